@@ -1,0 +1,61 @@
+# The shop's commands. Quick start: `make run` (serve the demo shop), `make test` (the suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+# Debian packages the suite and the local stack need (PostgreSQL 15 comes with the image).
+SYSTEM_PACKAGES := redis-server haproxy chromium wrk
+SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/bin/chromium /usr/bin/wrk
+
+.PHONY: run test lint format check-deploy system-packages superuser clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+system-packages:
+	@missing=0; for c in $(SYSTEM_COMMANDS); do [ -x $$c ] || missing=1; done; \
+	if [ $$missing = 1 ]; then \
+		echo "Installing Debian packages: $(SYSTEM_PACKAGES)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
+
+## run: serve the shop with demo data on http://127.0.0.1:8000/ (SQLite, no Redis, no S3)
+run: export DJANGO_DEBUG := true
+run: $(VENV)/.installed
+	$(MANAGE) migrate --no-input
+	$(MANAGE) seed_demo
+	@echo "Admin: create your first admin user with '$(MANAGE) createsuperuser' (or 'make superuser')."
+	$(MANAGE) runserver 127.0.0.1:8000
+
+superuser: export DJANGO_DEBUG := true
+superuser: $(VENV)/.installed
+	$(MANAGE) createsuperuser
+
+## test: the whole suite on real PostgreSQL and Redis (started and stopped by the suite)
+test: $(VENV)/.installed-dev system-packages lint
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## check-deploy: Django's deployment checks with the production environment of deploy/
+check-deploy: $(VENV)/.installed
+	set -a && source deploy/production.env.example && set +a && \
+		$(MANAGE) check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) staticfiles media db.sqlite3

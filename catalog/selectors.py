@@ -1,0 +1,43 @@
+"""Reads of the catalogue: every query the shop's pages make for products lives here."""
+
+from django.core.cache import cache
+from django.db.models import QuerySet
+
+from catalog.models import Category, Product
+
+# Sort orders a shopper can pick: key -> (ORDER BY, label).
+SORT_ORDERS = {
+    "name": (("name", "id"), "Name"),
+    "price": (("price", "id"), "Price: low to high"),
+    "-price": (("-price", "id"), "Price: high to low"),
+    "newest": (("-created_at", "-id"), "Newest"),
+}
+DEFAULT_SORT = "name"
+CATEGORIES_CACHE_KEY = "catalog:categories"
+
+
+def category_list() -> list[Category]:
+    """All categories, cached: every page's navigation shows them."""
+    return cache.get_or_set(CATEGORIES_CACHE_KEY, lambda: list(Category.objects.all()), 3600)
+
+
+def category_get(*, slug: str) -> Category | None:
+    return next((category for category in category_list() if category.slug == slug), None)
+
+
+def product_list(
+    *, category: Category | None = None, query: str = "", sort: str = DEFAULT_SORT
+) -> QuerySet[Product]:
+    """Active products, filtered and sorted the way the list page shows them."""
+    products = Product.objects.filter(is_active=True).select_related("category")
+    if category is not None:
+        products = products.filter(category=category)
+    if query:
+        products = products.filter(name__icontains=query)
+    order, _label = SORT_ORDERS.get(sort, SORT_ORDERS[DEFAULT_SORT])
+    return products.order_by(*order)
+
+
+def product_get(*, slug: str) -> Product | None:
+    """The active product with this slug, or None (inactive products are not shown)."""
+    return Product.objects.select_related("category").filter(is_active=True, slug=slug).first()

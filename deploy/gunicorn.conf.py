@@ -1,0 +1,31 @@
+"""gunicorn settings for every instance (local stack and EC2 alike).
+
+Values can be overridden from the environment (GUNICORN_*), e.g. the local stack's ports.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Threaded workers: the sync worker cannot keep connections alive (see keepalive below);
+# a few threads per process cover the waits on PostgreSQL and Redis.
+worker_class = "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+# Drain in-flight requests on SIGTERM; the ALB's deregistration delay (35 s) is a little longer.
+graceful_timeout = 30
+timeout = 30
+# Longer than the ALB's idle timeout (60 s), so the ALB, not gunicorn, closes idle connections
+# and never sends a request on a connection gunicorn has just closed.
+keepalive = 75
+# TLS ends at the ALB; only the load balancer (inside the VPC) can reach the app port.
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "*")
+max_requests = 5000
+max_requests_jitter = 500
+accesslog = "-"
+errorlog = "-"
+# The request id is the ALB's X-Amzn-Trace-Id when present (see webapp.middleware).
+access_log_format = (
+    '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s '
+    'served_by=%({x-served-by}o)s "%(a)s"'
+)

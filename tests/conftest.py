@@ -1,0 +1,92 @@
+"""Test setup: throwaway PostgreSQL and Redis on loopback, started before Django loads.
+
+The suite never runs against SQLite or a local-memory cache, and never skips: if a server
+cannot be started, pytest stops with a one-line instruction.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from deploy.local import Postgres, Redis, ServiceUnavailable, free_port
+
+_services = []
+
+
+def pytest_configure(config):
+    if config.option.help or config.option.version:
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="webshop-tests-"))
+    workdir.chmod(0o755)  # PostgreSQL runs as its own user and must reach its directory
+    config._webshop_workdir = workdir
+    try:
+        postgres = Postgres(workdir / "postgres", free_port()).start()
+        _services.append(postgres)
+        redis = Redis(workdir / "redis", free_port()).start()
+        _services.append(redis)
+    except ServiceUnavailable as error:
+        pytest.exit(f"Cannot start the test services: {error}", returncode=3)
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="webapp.settings",
+        DJANGO_SECRET_KEY="tests-only-secret-key-that-is-long-enough-for-django-checks",
+        DJANGO_HTTPS="false",
+        DATABASE_URL=postgres.url(),
+        REDIS_URL=redis.url(),
+        DJANGO_STATIC_ROOT=str(workdir / "static"),
+        DJANGO_MEDIA_ROOT=str(workdir / "media"),
+        WEBSHOP_TEST_WORKDIR=str(workdir),
+    )
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def pytest_unconfigure(config):
+    while _services:
+        _services.pop().stop()
+    workdir = getattr(config, "_webshop_workdir", None)
+    if workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty Redis, as after a cache flush."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def app_server(transactional_db):
+    """A gunicorn server (two workers) on the test database; data must be committed."""
+    from tests.servers import start_app_server
+
+    server = start_app_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    """Debian's chromium, headless, without the background traffic this network refuses."""
+    return {
+        "executable_path": "/usr/bin/chromium",
+        "headless": True,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--no-first-run",
+        ],
+    }

@@ -1,0 +1,71 @@
+"""App servers for tests: real gunicorn processes on the test database and Redis."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from django.conf import settings
+
+from deploy.local import free_port
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def test_database_url() -> str:
+    """The URL of the database the tests use (pytest-django's test_ copy)."""
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@dataclass
+class AppServer:
+    url: str
+    instance_id: str
+    process: subprocess.Popen
+    log: Path
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=40)
+
+
+def start_app_server(instance_id: str = "test-1", workers: int = 2, **env: str) -> AppServer:
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "INSTANCE_ID": instance_id,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+        **env,
+    }
+    log_path = Path(os.environ["WEBSHOP_TEST_WORKDIR"]) / f"gunicorn-{instance_id}-{port}.log"
+    with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "webapp.wsgi"],
+            cwd=BASE_DIR,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = AppServer(
+        url=f"http://127.0.0.1:{port}", instance_id=instance_id, process=process, log=log_path
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {server.log.read_text()[-2000:]}")
+        try:
+            if requests.get(f"{server.url}/healthz", timeout=1).ok:
+                return server
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    server.stop(signal.SIGKILL)
+    raise TimeoutError("gunicorn did not answer /healthz within 30 s")

@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.contrib import admin
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+handler500 = "webapp.views.server_error"
+
+admin.site.site_header = "Webshop administration"
+admin.site.site_title = "Webshop admin"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("catalog.urls")),
+]
+
+if isinstance(default_storage, FileSystemStorage):
+    # The embedded default keeps media on local disk; production serves them from S3.
+    urlpatterns += [
+        re_path(
+            rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    ]

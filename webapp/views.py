@@ -1,0 +1,26 @@
+"""Error views that stay friendly when the shop's own services are down."""
+
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, HttpResponseServerError
+from django.template.loader import render_to_string
+
+# Seconds a client should wait before retrying while the database is unreachable.
+RETRY_AFTER_SECONDS = 5
+
+
+def server_error(request):
+    """Answer 503 with Retry-After when the database is unreachable, 500 otherwise.
+
+    Rendered without the request context on purpose: context processors would query the
+    very database that just failed.
+    """
+    error = sys.exc_info()[1]
+    if isinstance(error, OperationalError | InterfaceError):
+        return HttpResponse(
+            render_to_string("503.html"),
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    return HttpResponseServerError(render_to_string("500.html"))
