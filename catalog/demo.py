@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.text import slugify
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 from catalog.models import Category, Product
 
@@ -195,6 +195,14 @@ CATEGORIES = [
         ["Forged", "Steel", "Compact", "Pro", "Leather"],
     ),
 ]
+DESCRIPTIONS = [
+    "Our {thing} is made to last and easy to care for.\n\nA customer favourite in {category}.",
+    "Every {thing} is checked by hand before it leaves us.\n\nSmall-batch, built for daily use.",
+    "The {thing} we reach for ourselves: simple, sturdy and good-looking.\n\n"
+    "Backed by our two-year guarantee.",
+    "A {thing} that earns its place.\n\nThoughtfully designed, fairly made, and ready to "
+    "become a favourite.",
+]
 PRODUCTS_PER_CATEGORY = 20
 IMAGE_SIZE = 480
 
@@ -226,10 +234,8 @@ def demo_products() -> list[DemoProduct]:
                     name=f"{descriptor} {noun}",
                     price=price,
                     stock=stock,
-                    description=(
-                        f"A {descriptor.lower()} {noun.lower()} chosen for everyday use.\n\n"
-                        f"Made to last, easy to care for, and a customer favourite in "
-                        f"{category.lower()}."
+                    description=rng.choice(DESCRIPTIONS).format(
+                        thing=f"{descriptor.lower()} {noun.lower()}", category=category.lower()
                     ),
                 )
             )
@@ -237,11 +243,18 @@ def demo_products() -> list[DemoProduct]:
 
 
 def product_image(product: DemoProduct) -> ContentFile:
-    """A simple poster: the category colour, a soft disc and the product's initials."""
-    image = Image.new("RGB", (IMAGE_SIZE, IMAGE_SIZE), product.colour)
+    """A simple poster: the category colour, a lighter disc and the product's initials."""
+    base = ImageColor.getrgb(product.colour)
+    lighter = tuple(round(c + (255 - c) * 0.35) for c in base)
+    image = Image.new("RGB", (IMAGE_SIZE, IMAGE_SIZE), base)
     draw = ImageDraw.Draw(image)
+    # Place the disc by the name so that neighbouring products do not look identical.
+    offset = sum(map(ord, product.name)) % (IMAGE_SIZE // 4) - IMAGE_SIZE // 8
     inset = IMAGE_SIZE // 6
-    draw.ellipse((inset, inset, IMAGE_SIZE - inset, IMAGE_SIZE - inset), fill="#ffffff30")
+    draw.ellipse(
+        (inset + offset, inset - offset, IMAGE_SIZE - inset + offset, IMAGE_SIZE - inset - offset),
+        fill=lighter,
+    )
     initials = "".join(word[0] for word in product.name.split()[:2]).upper()
     font = ImageFont.load_default(size=IMAGE_SIZE // 4)
     draw.text((IMAGE_SIZE / 2, IMAGE_SIZE / 2), initials, fill="white", font=font, anchor="mm")

@@ -38,6 +38,9 @@ def pytest_configure(config):
         DJANGO_STATIC_ROOT=str(workdir / "static"),
         DJANGO_MEDIA_ROOT=str(workdir / "media"),
         WEBSHOP_TEST_WORKDIR=str(workdir),
+        # Playwright's sync API runs an event loop in the test thread; the ORM calls the
+        # tests make there are still synchronous.
+        DJANGO_ALLOW_ASYNC_UNSAFE="true",
     )
     import django
     from django.core.management import call_command
@@ -90,3 +93,15 @@ def browser_type_launch_args():
             "--no-first-run",
         ],
     }
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A local S3-compatible server (moto) over real HTTP, as the stack uses."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()

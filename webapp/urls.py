@@ -4,6 +4,8 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from webapp import views
+
 handler500 = "webapp.views.server_error"
 
 admin.site.site_header = "Webshop administration"
@@ -11,6 +13,8 @@ admin.site.site_title = "Webshop admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
+    path("favicon.ico", views.favicon),
     path("", include("catalog.urls")),
 ]
 

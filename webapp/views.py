@@ -3,8 +3,9 @@
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, HttpResponseServerError
+from django.http import HttpResponse, HttpResponsePermanentRedirect, HttpResponseServerError
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 
 # Seconds a client should wait before retrying while the database is unreachable.
 RETRY_AFTER_SECONDS = 5
@@ -24,3 +25,8 @@ def server_error(request):
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     return HttpResponseServerError(render_to_string("500.html"))
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin's)."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

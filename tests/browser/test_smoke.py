@@ -1,0 +1,40 @@
+"""The shop in a real browser: pages render with no console errors and no failed assets."""
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def problems(page):
+    """Console errors, uncaught exceptions and 4xx/5xx responses seen by the page."""
+    seen = []
+    page.on("console", lambda m: m.type == "error" and seen.append(f"console: {m.text}"))
+    page.on("pageerror", lambda error: seen.append(f"page error: {error}"))
+    page.on("response", lambda r: r.status >= 400 and seen.append(f"{r.status} {r.url}"))
+    return seen
+
+
+def test_home_product_page_and_admin_login_render_cleanly(app_server, page, problems):
+    call_command("seed_demo", verbosity=0)
+
+    page.goto(f"{app_server.url}/")
+    expect(page.get_by_role("heading", name="All products")).to_be_visible()
+    expect(page.locator(".product-card")).to_have_count(24)
+    page.locator(".product-card a").first.click()
+    expect(page.locator(".product-detail h1")).to_be_visible()
+    expect(page.locator(".product-detail .price")).to_contain_text("$")
+    page.wait_for_load_state("networkidle")
+
+    page.get_by_role("link", name="Kitchen").click()
+    expect(page.get_by_role("heading", name="Kitchen")).to_be_visible()
+    page.get_by_label("Search products").fill("tea")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("heading", name="Results for “tea”")).to_be_visible()
+
+    page.goto(f"{app_server.url}/admin/login/")
+    expect(page.get_by_label("Email")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert problems == []

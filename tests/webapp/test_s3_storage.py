@@ -1,0 +1,108 @@
+"""Static files and media on S3 through django-storages, against a local S3 server over HTTP."""
+
+import re
+import uuid
+
+import boto3
+import pytest
+import requests
+
+from accounts.models import User
+from catalog.demo import DemoProduct, product_image
+from catalog.models import Product
+from deploy.static import collect_static, publish_static
+from tests.factories import make_product
+from tests.servers import start_app_server
+
+
+@pytest.fixture(scope="module")
+def s3_environment(s3_endpoint, tmp_path_factory):
+    """Two buckets, as on AWS, with the release's static files published to one."""
+    suffix = uuid.uuid4().hex[:8]
+    environment = {
+        "AWS_STORAGE_BUCKET_NAME": f"static-{suffix}",
+        "AWS_MEDIA_BUCKET_NAME": f"media-{suffix}",
+        "AWS_S3_ENDPOINT_URL": s3_endpoint,
+        "AWS_S3_REGION_NAME": "us-east-1",
+        "AWS_DEFAULT_ACL": "public-read",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    s3.create_bucket(Bucket=environment["AWS_STORAGE_BUCKET_NAME"])
+    s3.create_bucket(Bucket=environment["AWS_MEDIA_BUCKET_NAME"])
+    static_root = tmp_path_factory.mktemp("release") / "static"
+    collect_static(static_root)
+    publish_static(
+        static_root, s3=s3, bucket=environment["AWS_STORAGE_BUCKET_NAME"], acl="public-read"
+    )
+    return environment, s3
+
+
+def test_release_publishes_hashed_files_with_long_cache_headers(s3_environment):
+    environment, s3 = s3_environment
+    bucket = environment["AWS_STORAGE_BUCKET_NAME"]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="static/")["Contents"]]
+    assert "static/staticfiles.json" in keys
+    hashed_css = [k for k in keys if re.fullmatch(r"static/css/shop\.[0-9a-f]{12}\.css", k)]
+    assert hashed_css
+    head = s3.head_object(Bucket=bucket, Key=hashed_css[0])
+    assert head["CacheControl"] == "public, max-age=31536000, immutable"
+    assert head["ContentType"] == "text/css"
+    assert not [k for k in keys if k.endswith(".gz")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_load_assets_and_uploaded_images_from_s3(s3_environment):
+    environment, _s3 = s3_environment
+    make_product(name="Brass Lamp", slug="brass-lamp")
+    server = start_app_server(instance_id="s3", **environment)
+    try:
+        admin = requests.Session()
+        User.objects.create_superuser("admin@example.com", "a-long-admin-password")
+        login = admin.get(f"{server.url}/admin/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+        admin.post(
+            f"{server.url}/admin/login/",
+            data={
+                "csrfmiddlewaretoken": token,
+                "username": "admin@example.com",
+                "password": "a-long-admin-password",
+            },
+        )
+        product = Product.objects.get(slug="brass-lamp")
+        form = admin.get(f"{server.url}/admin/catalog/product/{product.pk}/change/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+        image = product_image(DemoProduct("Home", "#996633", "Brass Lamp", product.price, 1, ""))
+        saved = admin.post(
+            f"{server.url}/admin/catalog/product/{product.pk}/change/",
+            data={
+                "csrfmiddlewaretoken": token,
+                "category": product.category_id,
+                "name": product.name,
+                "slug": product.slug,
+                "price": str(product.price),
+                "stock": "3",
+                "is_active": "on",
+            },
+            files={"image": ("brass-lamp.jpg", image.read(), "image/jpeg")},
+            allow_redirects=False,
+        )
+        assert saved.status_code == 302
+
+        page = requests.get(f"{server.url}/products/brass-lamp/", timeout=10).text
+        css = re.search(r'href="([^"]+/static/css/shop\.[0-9a-f]{12}\.css)"', page).group(1)
+        img = re.search(r'src="([^"]+/media/products/brass-lamp[^"]*\.jpg)"', page).group(1)
+        assert css.startswith(environment["AWS_S3_ENDPOINT_URL"])
+        assert requests.get(css, timeout=10).headers["Content-Type"] == "text/css"
+        fetched = requests.get(img, timeout=10)
+        assert fetched.status_code == 200
+        assert fetched.content[:3] == b"\xff\xd8\xff"  # a JPEG
+    finally:
+        server.stop()
