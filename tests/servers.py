@@ -65,7 +65,7 @@ def start_app_server(instance_id: str = "test-1", workers: int = 2, **env: str) 
         try:
             if requests.get(f"{server.url}/healthz", timeout=1).ok:
                 return server
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or workers still importing
             time.sleep(0.1)
     server.stop(signal.SIGKILL)
     raise TimeoutError("gunicorn did not answer /healthz within 30 s")
