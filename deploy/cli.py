@@ -233,9 +233,8 @@ class Commands:
         )
 
     def recover(self, skip: list[str]) -> int:
-        return self._finish(
-            stack.continue_rollback(self.cf, self.names["main"], skip=skip, sleep=self.sleep)
-        )
+        status = stack.continue_rollback(self.cf, self.names["main"], skip=skip, sleep=self.sleep)
+        return 0 if status == "UPDATE_ROLLBACK_COMPLETE" else 1
 
     def _finish(self, status: str) -> int:
         return 0 if status in stack.SUCCESS else 1

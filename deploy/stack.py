@@ -97,16 +97,23 @@ def create_change_set(
             params.append({"ParameterKey": key, "ParameterValue": values[key]})
         elif key in previous:
             params.append({"ParameterKey": key, "UsePreviousValue": True})
-    created = cf.create_change_set(
-        StackName=stack_name,
-        ChangeSetName=name,
-        ChangeSetType="UPDATE" if updating else "CREATE",
-        TemplateBody=template_body,
-        Parameters=params,
-        Capabilities=["CAPABILITY_IAM"],
-        IncludeNestedStacks=True,
-        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
-    )
+    try:
+        created = cf.create_change_set(
+            StackName=stack_name,
+            ChangeSetName=name,
+            ChangeSetType="UPDATE" if updating else "CREATE",
+            TemplateBody=template_body,
+            Parameters=params,
+            Capabilities=["CAPABILITY_IAM"],
+            IncludeNestedStacks=True,
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )
+    except ClientError as exc:
+        # CloudFormation reports "nothing to do" as a failed change set; some
+        # endpoints (moto) refuse the request instead. Both mean no changes.
+        if any(marker in str(exc) for marker in NO_CHANGES):
+            return None
+        raise
     while True:
         described = cf.describe_change_set(ChangeSetName=created["Id"])
         status = described["Status"]
