@@ -12,7 +12,7 @@ from deploy.cli import main
 from tests.deploy_tool.conftest import no_sleep
 
 # moto creates what it implements and says so for the rest (bucket policies, WAF).
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::.*:UserWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS.*:UserWarning")
 
 SITE = [
     "--param", "DomainName=shop.example.com",
