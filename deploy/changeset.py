@@ -124,7 +124,9 @@ def render(description: dict, changes: list[Change], current_params: dict[str, s
     if params:
         lines.append("Parameters:")
         width = max(len(k) for k, _, _ in params)
-        lines += [f"  {k:<{width}}  {old} -> {new}" for k, old, new in params]
+        lines += [
+            f"  {k:<{width}}  {old or '(empty)'} -> {new or '(empty)'}" for k, old, new in params
+        ]
     if not changes:
         lines.append("No resource changes.")
     else:

@@ -181,7 +181,10 @@ class EventLog:
 
     def first_failure(self) -> dict | None:
         """The earliest failed event that is a cause rather than an echo of one."""
-        failed = [e for e in self.events if e["ResourceStatus"].endswith("_FAILED")]
+        failed = sorted(
+            (e for e in self.events if e["ResourceStatus"].endswith("_FAILED")),
+            key=lambda e: e["Timestamp"],
+        )
         causes = [
             e for e in failed if not (e.get("ResourceStatusReason") or "").startswith(_ECHOES)
         ]
