@@ -1,0 +1,273 @@
+"""Stack operations the CLI composes: change sets in, live events out, never a delete.
+
+Every update goes through a change set so that `changeset.py` can judge it before it
+runs; a failed update is explained from its events (the first failing resource and
+the rollback status), and UPDATE_ROLLBACK_FAILED is resolved with
+continue-update-rollback. Nothing here deletes a stack.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from botocore.exceptions import ClientError
+
+SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+# Failures that only echo another resource's failure; the root cause is elsewhere.
+_ECHOES = ("Resource update cancelled", "Resource creation cancelled", "Embedded stack")
+
+ROLLBACK_ADVICE = {
+    "UPDATE_ROLLBACK_COMPLETE": "rolled back: the stack runs the previous template and parameters.",
+    "ROLLBACK_COMPLETE": (
+        "the first creation failed and was rolled back; the empty stack can only be deleted"
+        " before a retry (deploy/README.md, 'First deploy')."
+    ),
+    "UPDATE_ROLLBACK_FAILED": (
+        "the rollback itself failed: fix the cause, then run"
+        " `python -m deploy.cli recover --env <env>` (never delete the stack)."
+    ),
+}
+
+
+class DeployError(Exception):
+    """An operator-facing failure: the message says what to do."""
+
+
+def find_stack(cf, name: str) -> dict | None:
+    try:
+        return cf.describe_stacks(StackName=name)["Stacks"][0]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+
+
+def outputs(stack: dict | None) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs") or []}
+
+
+def parameters(stack: dict | None) -> dict[str, str]:
+    return {
+        p["ParameterKey"]: p.get("ParameterValue", "")
+        for p in (stack or {}).get("Parameters") or []
+    }
+
+
+def change_set_name(label: str, now: datetime | None = None) -> str:
+    """Names must start with a letter and hold only letters, digits and hyphens."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
+    cleaned = "".join(ch if ch.isalnum() else "-" for ch in label).strip("-")
+    return f"{cleaned or 'update'}-{stamp}"[:128]
+
+
+def create_change_set(
+    cf,
+    *,
+    stack_name: str,
+    template_body: str,
+    values: dict[str, str],
+    name: str,
+    tags: dict[str, str],
+    sleep: Callable[[float], None] = time.sleep,
+) -> str | None:
+    """Create a change set and wait for it; None when it would change nothing.
+
+    On an update every template parameter that is not given keeps its previous
+    value, so a release only has to name the release.
+    """
+    stack = find_stack(cf, stack_name)
+    updating = stack is not None and stack["StackStatus"] != "REVIEW_IN_PROGRESS"
+    if stack and stack["StackStatus"] == "UPDATE_ROLLBACK_FAILED":
+        raise DeployError(ROLLBACK_ADVICE["UPDATE_ROLLBACK_FAILED"])
+    declared = [
+        p["ParameterKey"]
+        for p in cf.get_template_summary(TemplateBody=template_body).get("Parameters", [])
+    ]
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise DeployError(f"parameters not in the template: {', '.join(unknown)}")
+    previous = parameters(stack) if updating else {}
+    params = []
+    for key in declared:
+        if key in values:
+            params.append({"ParameterKey": key, "ParameterValue": values[key]})
+        elif key in previous:
+            params.append({"ParameterKey": key, "UsePreviousValue": True})
+    try:
+        created = cf.create_change_set(
+            StackName=stack_name,
+            ChangeSetName=name,
+            ChangeSetType="UPDATE" if updating else "CREATE",
+            TemplateBody=template_body,
+            Parameters=params,
+            Capabilities=["CAPABILITY_IAM"],
+            IncludeNestedStacks=True,
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )
+    except ClientError as exc:
+        # CloudFormation reports "nothing to do" as a failed change set; some
+        # endpoints (moto) refuse the request instead. Both mean no changes.
+        if any(marker in str(exc) for marker in NO_CHANGES):
+            return None
+        raise
+    while True:
+        described = cf.describe_change_set(ChangeSetName=created["Id"])
+        status = described["Status"]
+        if status == "CREATE_COMPLETE":
+            return created["Id"]
+        if status == "FAILED":
+            reason = described.get("StatusReason", "")
+            if any(marker in reason for marker in NO_CHANGES):
+                cf.delete_change_set(ChangeSetName=created["Id"])
+                return None
+            raise DeployError(f"change set {name} failed: {reason}")
+        sleep(3)
+
+
+@dataclass
+class EventLog:
+    """Events of a stack and its nested stacks, printed once each, oldest first."""
+
+    root_id: str
+    after_event_id: str | None
+    print_line: Callable[[str], None]
+    events: list[dict] = field(default_factory=list)
+    _seen: set[str] = field(default_factory=set)
+    _stacks: list[str] = field(default_factory=list)
+    _started: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self._stacks.append(self.root_id)
+
+    def poll(self, cf) -> None:
+        for stack_id in list(self._stacks):
+            fresh = self._new_events(cf, stack_id)
+            for event in reversed(fresh):
+                self._record(event)
+
+    def _new_events(self, cf, stack_id: str) -> list[dict]:
+        fresh: list[dict] = []
+        for page in cf.get_paginator("describe_stack_events").paginate(StackName=stack_id):
+            for event in page["StackEvents"]:
+                if event["EventId"] in self._seen or event["EventId"] == self.after_event_id:
+                    return fresh
+                if self._started and event["Timestamp"] < self._started:
+                    return fresh
+                fresh.append(event)
+        return fresh
+
+    def _record(self, event: dict) -> None:
+        self._seen.add(event["EventId"])
+        if self._started is None:
+            self._started = event["Timestamp"]
+        self.events.append(event)
+        physical = event.get("PhysicalResourceId", "")
+        if (
+            event["ResourceType"] == "AWS::CloudFormation::Stack"
+            and physical.startswith("arn:")
+            and physical not in self._stacks
+        ):
+            self._stacks.append(physical)
+        reason = event.get("ResourceStatusReason")
+        self.print_line(
+            f"{event['Timestamp']:%H:%M:%S}  {event['StackName']}/{event['LogicalResourceId']}"
+            f"  {event['ResourceType']}  {event['ResourceStatus']}"
+            + (f"  {reason}" if reason else "")
+        )
+
+    def first_failure(self) -> dict | None:
+        """The earliest failed event that is a cause rather than an echo of one."""
+        failed = sorted(
+            (e for e in self.events if e["ResourceStatus"].endswith("_FAILED")),
+            key=lambda e: e["Timestamp"],
+        )
+        causes = [
+            e for e in failed if not (e.get("ResourceStatusReason") or "").startswith(_ECHOES)
+        ]
+        return (causes or failed or [None])[0]
+
+
+def latest_event_id(cf, stack_name: str) -> str | None:
+    events = cf.describe_stack_events(StackName=stack_name)["StackEvents"]
+    return events[0]["EventId"] if events else None
+
+
+def follow(
+    cf,
+    stack_name: str,
+    *,
+    after_event_id: str | None,
+    print_line: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+    poll_seconds: float = 5.0,
+) -> str:
+    """Print events live until the stack settles; explain a failure. Returns the status."""
+    stack = find_stack(cf, stack_name)
+    if stack is None:
+        raise DeployError(f"stack {stack_name} does not exist")
+    log = EventLog(stack["StackId"], after_event_id, print_line)
+    while True:
+        log.poll(cf)
+        status = cf.describe_stacks(StackName=stack["StackId"])["Stacks"][0]["StackStatus"]
+        if not status.endswith("_IN_PROGRESS"):
+            log.poll(cf)
+            break
+        sleep(poll_seconds)
+    print_line(f"Stack {stack_name}: {status}")
+    if status not in SUCCESS:
+        cause = log.first_failure()
+        if cause:
+            reason = cause.get("ResourceStatusReason", "no reason given")
+            print_line(
+                f"First failure: {cause['StackName']}/{cause['LogicalResourceId']}"
+                f" ({cause['ResourceType']}): {reason}"
+            )
+        print_line(
+            f"Rollback status: {status}: {ROLLBACK_ADVICE.get(status, 'see the events above.')}"
+        )
+    return status
+
+
+def execute(
+    cf,
+    stack_name: str,
+    change_set_id: str,
+    *,
+    print_line: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Execute a change set and follow it to the end. Returns the final stack status."""
+    stack = find_stack(cf, stack_name)
+    after = None
+    if stack and stack["StackStatus"] != "REVIEW_IN_PROGRESS":
+        after = latest_event_id(cf, stack_name)
+    cf.execute_change_set(ChangeSetName=change_set_id, StackName=stack_name)
+    return follow(cf, stack_name, after_event_id=after, print_line=print_line, sleep=sleep)
+
+
+def continue_rollback(
+    cf,
+    stack_name: str,
+    *,
+    skip: list[str],
+    print_line: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Finish a rollback that failed; the only way out of UPDATE_ROLLBACK_FAILED we use."""
+    stack = find_stack(cf, stack_name)
+    status = stack["StackStatus"] if stack else "missing"
+    if status != "UPDATE_ROLLBACK_FAILED":
+        raise DeployError(
+            f"stack {stack_name} is {status}; continue-update-rollback applies only to"
+            " UPDATE_ROLLBACK_FAILED"
+        )
+    after = latest_event_id(cf, stack_name)
+    request = {"StackName": stack_name}
+    if skip:
+        request["ResourcesToSkip"] = skip
+    cf.continue_update_rollback(**request)
+    return follow(cf, stack_name, after_event_id=after, print_line=print_line, sleep=sleep)
