@@ -20,6 +20,8 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+include cloudformation/cfn.mk
+
 system-packages:
 	@missing=0; for c in $(SYSTEM_COMMANDS); do [ -x $$c ] || missing=1; done; \
 	if [ $$missing = 1 ]; then \
@@ -40,8 +42,9 @@ superuser: export DJANGO_DEBUG := true
 superuser: $(VENV)/.installed
 	$(MANAGE) createsuperuser
 
-## test: the whole suite on real PostgreSQL and Redis (started and stopped by the suite)
-test: $(VENV)/.installed-dev system-packages lint
+## test: the whole suite on real PostgreSQL and Redis (started and stopped by the suite),
+## after lint and the CloudFormation checks (cfn-lint, checkov)
+test: $(VENV)/.installed-dev system-packages lint cfn-lint
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed-dev
@@ -58,4 +61,4 @@ check-deploy: $(VENV)/.installed
 		$(MANAGE) check --deploy --fail-level WARNING
 
 clean:
-	rm -rf $(VENV) staticfiles media db.sqlite3
+	rm -rf $(VENV) $(CHECKOV_VENV) staticfiles media db.sqlite3

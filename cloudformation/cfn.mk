@@ -3,7 +3,7 @@
 # checkov lives in its own venv: its pins clash with the project's.
 
 CHECKOV_VENV ?= .venv-checkov
-CHECKOV_PYTHON ?= python3.11
+CHECKOV_PYTHON ?= $(PYTHON)
 CFN_TEMPLATES := $(sort $(wildcard cloudformation/*.yaml cloudformation/stacks/*.yaml))
 
 $(CHECKOV_VENV)/.installed: cloudformation/requirements-checkov.txt

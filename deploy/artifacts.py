@@ -9,7 +9,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from deploy.stack import DeployError
+from deploy.cfn import DeployError
 
 RELEASE_FILE = re.compile(r"^webshop-(?P<version>[0-9A-Za-z][0-9A-Za-z._+-]{0,63})\.tar\.gz$")
 BOOTSTRAP = "deploy/bootstrap.sh"

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import boto3
 
-from deploy import artifacts, changeset, stack
-from deploy.stack import DeployError
+from deploy import artifacts, cfn, changeset
+from deploy.cfn import DeployError
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "cloudformation"
@@ -88,7 +88,7 @@ class Commands:
         return {"Project": "webshop", "Environment": self.env}
 
     def _bootstrap_outputs(self) -> dict[str, str]:
-        found = stack.outputs(stack.find_stack(self.cf, self.names["bootstrap"]))
+        found = cfn.outputs(cfn.find_stack(self.cf, self.names["bootstrap"]))
         if "ArtifactBucketName" not in found:
             raise DeployError(
                 f"stack {self.names['bootstrap']} has no outputs; run"
@@ -99,12 +99,12 @@ class Commands:
     def _plan_and_maybe_apply(
         self, cf, name: str, body: str, values: dict, allow_data_loss: bool
     ) -> int:
-        change_set = stack.create_change_set(
+        change_set = cfn.create_change_set(
             cf,
             stack_name=name,
             template_body=body,
             values=values,
-            name=stack.change_set_name("bootstrap"),
+            name=cfn.change_set_name("bootstrap"),
             tags=self._tags(),
             sleep=self.sleep,
         )
@@ -115,7 +115,7 @@ class Commands:
         if code == EXIT_DATA_LOSS and not allow_data_loss:
             self.print("Refused: not executed.")
             return code
-        return self._finish(stack.execute(cf, name, change_set, sleep=self.sleep))
+        return self._finish(cfn.execute(cf, name, change_set, sleep=self.sleep))
 
     def bootstrap(self, allow_data_loss: bool) -> int:
         values = {"EnvironmentName": self.env}
@@ -148,7 +148,7 @@ class Commands:
         for key in ("ArtifactBucketName", "LogBucketName", "LogBucketDomainName"):
             values.setdefault(key, boot[key])
         if "WebAclArn" not in values:
-            waf = stack.outputs(stack.find_stack(self.cf_global, self.names["waf"]))
+            waf = cfn.outputs(cfn.find_stack(self.cf_global, self.names["waf"]))
             if "WebAclArn" in waf:
                 values["WebAclArn"] = waf["WebAclArn"]
         values.setdefault("EnvironmentName", self.env)
@@ -161,17 +161,17 @@ class Commands:
                 f"release {values['ReleaseVersion']} is not in s3://{values['ArtifactBucketName']}"
                 "/releases/; run upload-release first"
             )
-        current = stack.find_stack(self.cf, self.names["main"])
-        check_group_sizes(values, stack.parameters(current))
+        current = cfn.find_stack(self.cf, self.names["main"])
+        check_group_sizes(values, cfn.parameters(current))
         values["TemplatePrefix"] = artifacts.package_templates(
             self.s3, values["ArtifactBucketName"], TEMPLATES / "stacks"
         )
-        change_set = stack.create_change_set(
+        change_set = cfn.create_change_set(
             self.cf,
             stack_name=self.names["main"],
             template_body=(TEMPLATES / "webshop.yaml").read_text(),
             values=values,
-            name=stack.change_set_name(f"release-{release}" if release else "update"),
+            name=cfn.change_set_name(f"release-{release}" if release else "update"),
             tags=self._tags(),
             sleep=self.sleep,
         )
@@ -186,7 +186,7 @@ class Commands:
 
     def _preview(self, cf, change_set_id: str) -> int:
         description = cf.describe_change_set(ChangeSetName=change_set_id)
-        current = stack.parameters(stack.find_stack(cf, description["StackName"]))
+        current = cfn.parameters(cfn.find_stack(cf, description["StackName"]))
         changes = changeset.collect_changes(cf, change_set_id)
         self.print(changeset.render(description, changes, current))
         return EXIT_DATA_LOSS if changeset.dangerous(changes) else 0
@@ -205,39 +205,39 @@ class Commands:
             self.print("only after taking a snapshot and agreeing on it (deploy/README.md).")
             return code
         return self._finish(
-            stack.execute(self.cf, name, description["ChangeSetId"], sleep=self.sleep)
+            cfn.execute(self.cf, name, description["ChangeSetId"], sleep=self.sleep)
         )
 
     def status(self) -> int:
-        found = stack.find_stack(self.cf, self.names["main"])
+        found = cfn.find_stack(self.cf, self.names["main"])
         if found is None:
             self.print(f"{self.names['main']}: does not exist")
             return 1
         self.print(f"{self.names['main']}: {found['StackStatus']}")
-        params = stack.parameters(found)
+        params = cfn.parameters(found)
         for key in ("ReleaseVersion", "InstanceGeneration", "AsgMinSize", "AsgMaxSize"):
             if key in params:
                 self.print(f"  {key} = {params[key]}")
-        for key, value in sorted(stack.outputs(found).items()):
+        for key, value in sorted(cfn.outputs(found).items()):
             self.print(f"  {key}: {value}")
         return 0
 
     def watch(self) -> int:
         return self._finish(
-            stack.follow(
+            cfn.follow(
                 self.cf,
                 self.names["main"],
-                after_event_id=stack.latest_event_id(self.cf, self.names["main"]),
+                after_event_id=cfn.latest_event_id(self.cf, self.names["main"]),
                 sleep=self.sleep,
             )
         )
 
     def recover(self, skip: list[str]) -> int:
-        status = stack.continue_rollback(self.cf, self.names["main"], skip=skip, sleep=self.sleep)
+        status = cfn.continue_rollback(self.cf, self.names["main"], skip=skip, sleep=self.sleep)
         return 0 if status == "UPDATE_ROLLBACK_COMPLETE" else 1
 
     def _finish(self, status: str) -> int:
-        return 0 if status in stack.SUCCESS else 1
+        return 0 if status in cfn.SUCCESS else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from deploy import stack
+from deploy import cfn
 from deploy.cli import main
 from tests.deploy_tool.conftest import no_sleep
 
@@ -54,12 +54,12 @@ def _release(tmp_path, version="1.4.0", with_bootstrap=True):
 
 
 def _small_stack_change_set(cf, template, release):
-    return stack.create_change_set(
+    return cfn.create_change_set(
         cf,
         stack_name="webshop-test",
         template_body=template,
         values={"ReleaseVersion": release},
-        name=stack.change_set_name(f"release-{release}"),
+        name=cfn.change_set_name(f"release-{release}"),
         tags={"Project": "webshop"},
         sleep=no_sleep,
     )
@@ -159,7 +159,7 @@ def test_plan_refuses_group_sizes_a_rolling_update_cannot_work_with(
 def test_release_update_executes_and_prints_its_events(aws, capsys):
     cf = aws.client("cloudformation")
     created = _small_stack_change_set(cf, SMALL_STACK, "1.0.0")
-    assert stack.execute(cf, "webshop-test", created, sleep=no_sleep) == "CREATE_COMPLETE"
+    assert cfn.execute(cf, "webshop-test", created, sleep=no_sleep) == "CREATE_COMPLETE"
     update = _small_stack_change_set(cf, SMALL_STACK, "1.1.0")
     name = cf.describe_change_set(ChangeSetName=update)["ChangeSetName"]
     capsys.readouterr()
@@ -179,7 +179,7 @@ def test_release_update_executes_and_prints_its_events(aws, capsys):
 def test_deleting_a_bucket_is_refused_without_the_flag(aws, capsys):
     cf, s3 = aws.client("cloudformation"), aws.client("s3")
     created = _small_stack_change_set(cf, SMALL_STACK, "1.0.0")
-    stack.execute(cf, "webshop-test", created, sleep=no_sleep)
+    cfn.execute(cf, "webshop-test", created, sleep=no_sleep)
     bucket = cf.describe_stack_resource(StackName="webshop-test", LogicalResourceId="MediaBucket")[
         "StackResourceDetail"
     ]["PhysicalResourceId"]
@@ -204,7 +204,7 @@ def test_deleting_a_bucket_is_refused_without_the_flag(aws, capsys):
 
 def test_status_prints_the_release_and_outputs(aws, bootstrap_outputs, capsys):
     cf = aws.client("cloudformation")
-    stack.execute(
+    cfn.execute(
         cf, "webshop-test", _small_stack_change_set(cf, SMALL_STACK, "2.0.0"), sleep=no_sleep
     )
     assert main(["status", "--env", "test"], session=aws) == 0
