@@ -10,6 +10,7 @@ from pathlib import Path
 
 import requests
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 
 from deploy.local import free_port
 
@@ -20,6 +21,15 @@ def test_database_url() -> str:
     """The URL of the database the tests use (pytest-django's test_ copy)."""
     db = settings.DATABASES["default"]
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def server_user(email: str, password: str, **fields):
+    """A user that gunicorn servers can authenticate (hashed with production's hasher)."""
+    from accounts.models import User
+
+    return User.objects.create(
+        email=email, password=make_password(password, hasher="pbkdf2_sha256"), **fields
+    )
 
 
 @dataclass

@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", views.favicon),
+    path("accounts/", include("accounts.urls")),
     path("", include("catalog.urls")),
 ]
 

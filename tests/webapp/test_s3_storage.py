@@ -7,12 +7,11 @@ import boto3
 import pytest
 import requests
 
-from accounts.models import User
 from catalog.demo import DemoProduct, product_image
 from catalog.models import Product
 from deploy.static import collect_static, publish_static
 from tests.factories import make_product
-from tests.servers import start_app_server
+from tests.servers import server_user, start_app_server
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +64,7 @@ def test_pages_load_assets_and_uploaded_images_from_s3(s3_environment):
     server = start_app_server(instance_id="s3", **environment)
     try:
         admin = requests.Session()
-        User.objects.create_superuser("admin@example.com", "a-long-admin-password")
+        server_user("admin@example.com", "a-long-admin-password", is_staff=True, is_superuser=True)
         login = admin.get(f"{server.url}/admin/login/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
         admin.post(
