@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.forms import AdminUserChangeForm, AdminUserCreationForm
-from accounts.models import User
+from accounts.models import Address, User
 
 
 @admin.register(User)
@@ -46,3 +46,10 @@ class UserAdmin(DjangoUserAdmin):
     def deactivate_users(self, request, queryset):
         updated = queryset.update(is_active=False)
         self.message_user(request, f"{updated} user(s) deactivated.")
+
+
+@admin.register(Address)
+class AddressAdmin(admin.ModelAdmin):
+    list_display = ["full_name", "city", "country", "user", "last_used_at"]
+    search_fields = ["full_name", "user__email", "postcode", "city"]
+    list_select_related = ["user"]

@@ -65,3 +65,34 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.display_name or self.email.split("@")[0]
+
+
+class Address(models.Model):
+    """A shipping address in the user's address book, offered again at the next checkout."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
+    full_name = models.CharField(max_length=100)
+    line1 = models.CharField("address", max_length=200)
+    line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postcode = models.CharField(max_length=20)
+    country = models.CharField(max_length=100)
+    last_used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_used_at"]
+        verbose_name_plural = "addresses"
+
+    def __str__(self):
+        return ", ".join(
+            part
+            for part in [self.full_name, self.line1, self.line2, self.postcode, self.city]
+            if part
+        )
+
+    @property
+    def fields(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in ADDRESS_FIELDS}
+
+
+ADDRESS_FIELDS = ["full_name", "line1", "line2", "city", "postcode", "country"]

@@ -1,10 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, register_converter
 from django.views.static import serve
 
 from webapp import views
+from webapp.converters import IdConverter
+
+register_converter(IdConverter, "id")
 
 handler500 = "webapp.views.server_error"
 
@@ -16,6 +19,7 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", views.favicon),
     path("accounts/", include("accounts.urls")),
+    path("", include("cart.urls")),
     path("", include("catalog.urls")),
 ]
 
