@@ -170,7 +170,7 @@ def address_remember(*, user, fields: dict[str, str]) -> Address:
     return address
 
 
-def order_place(*, user, address: Address, idempotency_key: uuid.UUID, fingerprint: str) -> Order:
+def order_place(*, user, address: Address | None, idempotency_key: uuid.UUID, fingerprint: str) -> Order:
     """Turn the user's cart into an order, exactly once per checkout form.
 
     Stock is taken with conditional UPDATEs (`stock >= quantity`) in product-id order, so
@@ -192,6 +192,8 @@ def _order_place(user, address, idempotency_key, fingerprint) -> Order:
     existing = Order.objects.filter(idempotency_key=idempotency_key, user=user).first()
     if existing:
         return existing
+    if address is None:
+        raise CartError("Choose where to ship your order first.")
     cart = Cart.objects.filter(user=user).first()
     lines = list(
         CartLine.objects.filter(cart=cart).select_related("product").order_by("product_id")

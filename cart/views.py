@@ -29,6 +29,7 @@ def cart_detail(request):
             "lines": lines,
             "subtotal": sum(line.total for line in lines),
             "can_check_out": bool(lines) and not any(line.problem for line in lines),
+            "cart_count": sum(line.quantity for line in lines),  # the header needs no query
         },
     )
 
@@ -129,7 +130,7 @@ def checkout_review(request):
     ).first()
     if request.method == "POST":
         form = PlaceOrderForm(request.POST)
-        if form.is_valid() and address is not None:
+        if form.is_valid():
             try:
                 order = services.order_place(
                     user=request.user,
