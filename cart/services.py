@@ -170,7 +170,9 @@ def address_remember(*, user, fields: dict[str, str]) -> Address:
     return address
 
 
-def order_place(*, user, address: Address | None, idempotency_key: uuid.UUID, fingerprint: str) -> Order:
+def order_place(
+    *, user, address: Address | None, idempotency_key: uuid.UUID, fingerprint: str
+) -> Order:
     """Turn the user's cart into an order, exactly once per checkout form.
 
     Stock is taken with conditional UPDATEs (`stock >= quantity`) in product-id order, so

@@ -27,7 +27,8 @@ def test_database_url() -> str:
 def post_form(browser: requests.Session, url: str, data: dict, **kwargs) -> requests.Response:
     """POST a form as a browser would: with the CSRF token of the cookie it holds."""
     if "csrftoken" not in browser.cookies:
-        browser.get(url, timeout=10)
+        origin = re.match(r"https?://[^/]+", url).group(0)
+        browser.get(f"{origin}/accounts/login/", timeout=10)  # any page with a form
     token = browser.cookies["csrftoken"]
     kwargs.setdefault("allow_redirects", False)
     return browser.post(url, data={"csrfmiddlewaretoken": token, **data}, timeout=10, **kwargs)

@@ -48,9 +48,7 @@ def check_out(client, address=ADDRESS) -> dict:
     return review_form(client)
 
 
-def test_checkout_places_an_order_at_todays_prices(
-    client, ann, django_capture_on_commit_callbacks
-):
+def test_checkout_places_an_order_at_todays_prices(client, ann, django_capture_on_commit_callbacks):
     lamp = make_product(name="Lamp", price="20.00", stock=5)
     mug = make_product(name="Mug", price="4.50", stock=5)
     add(client, lamp, 2)
