@@ -22,6 +22,8 @@ if not SECRET_KEY:
     SECRET_KEY = "local-development-only-not-a-secret"  # noqa: S105
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# Mounts /bench/ceiling/, the yardstick of `make bench` (docs/performance.md); never in production.
+BENCHMARK = env.bool("DJANGO_BENCHMARK", default=False)
 # Names the instance in the X-Served-By header and the logs (EC2 instance id in production).
 INSTANCE_ID = env.str("INSTANCE_ID", default="local")
 

@@ -23,6 +23,9 @@ urlpatterns = [
     path("", include("catalog.urls")),
 ]
 
+if settings.BENCHMARK:
+    urlpatterns += [path("bench/ceiling/", views.benchmark_ceiling)]
+
 if isinstance(default_storage, FileSystemStorage):
     # The embedded default keeps media on local disk; production serves them from S3.
     urlpatterns += [
