@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import Address
 from cart.models import MAX_PER_LINE, Cart, CartLine, Order, OrderLine
 from catalog.models import Product
+from catalog.services import catalog_changed
 
 SESSION_KEY = "cart_id"
 COUNT_TTL = 300  # seconds; bounds how long a racing reader's stale count can survive
@@ -231,6 +232,7 @@ def _order_place(user, address, idempotency_key, fingerprint) -> Order:
         for line in lines
     )
     CartLine.objects.filter(cart=cart).delete()
+    catalog_changed()  # stock changed: pages showing it start a new cache generation
     transaction.on_commit(lambda: _order_confirmation_send(order, cart.pk))
     return order
 
@@ -267,6 +269,7 @@ def order_change_status(*, order_id: int, status: str) -> bool:
         if changed and status == Order.Status.CANCELLED:
             for line in OrderLine.objects.filter(order_id=order_id).order_by("product_id"):
                 Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
+            catalog_changed()
     return bool(changed)
 
 

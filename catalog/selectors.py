@@ -1,10 +1,13 @@
 """Reads of the catalogue: every query the shop's pages make for products lives here."""
 
-from django.core.cache import cache
+import time
+
+from django.core.cache import cache, caches
 from django.db.models import QuerySet
+from django.utils.functional import SimpleLazyObject
 
 from catalog.models import Category, Product
-from catalog.services import RECENTLY_VIEWED_LIMIT, SESSION_KEY
+from catalog.services import RECENTLY_VIEWED_LIMIT, SESSION_KEY, VERSION_KEY
 
 # Sort orders a shopper can pick: key -> (ORDER BY, label).
 SORT_ORDERS = {
@@ -14,16 +17,30 @@ SORT_ORDERS = {
     "newest": (("-created_at", "-id"), "Newest"),
 }
 DEFAULT_SORT = "name"
-CATEGORIES_CACHE_KEY = "catalog:categories"
+# Catalogue reads are cached in each process's memory under the current generation, whose
+# number is shared in Redis: a change anywhere starts a new generation for every instance
+# at once (catalog.services.catalog_changed). The TTL only bounds a change made while Redis
+# was unreachable.
+CATALOG_TTL = 300
+generation_cache = caches["local"]
 
 
-def category_list() -> list[Category]:
+def catalog_version(request) -> int:
+    """The current cache generation of the catalogue (see catalog.services.catalog_changed),
+    read from Redis once per request."""
+    if not hasattr(request, "catalog_version"):
+        request.catalog_version = cache.get_or_set(VERSION_KEY, time.time_ns, None)
+    return request.catalog_version
+
+
+def category_list(*, version: int) -> list[Category]:
     """All categories, cached: every page's navigation shows them."""
-    return cache.get_or_set(CATEGORIES_CACHE_KEY, lambda: list(Category.objects.all()), 3600)
+    key = f"catalog:{version}:categories"
+    return generation_cache.get_or_set(key, lambda: list(Category.objects.all()), CATALOG_TTL)
 
 
-def category_get(*, slug: str) -> Category | None:
-    return next((category for category in category_list() if category.slug == slug), None)
+def category_get(*, slug: str, version: int) -> Category | None:
+    return next((c for c in category_list(version=version) if c.slug == slug), None)
 
 
 def product_list(
@@ -39,21 +56,40 @@ def product_list(
     return products.order_by(*order)
 
 
-def product_get(*, slug: str) -> Product | None:
-    """The active product with this slug, or None (inactive products are not shown)."""
-    return Product.objects.select_related("category").filter(is_active=True, slug=slug).first()
+def product_get(*, slug: str, version: int) -> Product | None:
+    """The active product with this slug, or None (inactive products are not shown).
+
+    Cached per catalogue generation: product pages then cost no query for the product.
+    """
+    key = f"catalog:{version}:product:{slug}"
+    product = generation_cache.get(key)
+    if product is None:
+        product = Product.objects.select_related("category").filter(is_active=True, slug=slug)
+        product = product.first()
+        if product is not None:
+            generation_cache.set(key, product, CATALOG_TTL)
+    return product
 
 
-def recently_viewed_list(*, request, exclude: Product | None = None) -> list[Product]:
-    """The visitor's recently viewed active products, newest first, in one query."""
-    excluded = exclude.pk if exclude else None
+def recently_viewed(*, request, exclude: Product | None = None) -> tuple[list[int], list[Product]]:
+    """The visitor's recently viewed active products, newest first, and their ids.
+
+    For an account: one query joining the views with the products. For an anonymous
+    visitor the ids are in the session and the products are loaded lazily, so a page that
+    finds the rendered list in the cache makes no query at all.
+    """
+    excluded = getattr(exclude, "pk", None)
     if request.user.is_authenticated:
         products = Product.objects.filter(is_active=True, recent_views__user=request.user)
         if excluded:
             products = products.exclude(pk=excluded)
-        return list(products.order_by("-recent_views__viewed_at")[:RECENTLY_VIEWED_LIMIT])
-    viewed = [pk for pk in request.session.get(SESSION_KEY, []) if pk != excluded]
-    if not viewed:
-        return []
-    found = Product.objects.filter(is_active=True).in_bulk(viewed)
-    return [found[pk] for pk in viewed if pk in found]
+        products = list(products.order_by("-recent_views__viewed_at")[:RECENTLY_VIEWED_LIMIT])
+        return [product.pk for product in products], products
+    ids = [pk for pk in request.session.get(SESSION_KEY, []) if pk != excluded]
+    return ids, SimpleLazyObject(lambda: products_in_order(ids))
+
+
+def products_in_order(ids: list[int]) -> list[Product]:
+    """The active products among `ids`, in that order, in one query."""
+    found = Product.objects.filter(is_active=True).in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]

@@ -1,18 +1,19 @@
-"""Keep cached catalogue reads in step with admin edits; carry history into an account."""
+"""Keep cached catalogue reads in step with edits; carry history into an account."""
 
 from django.contrib.auth.signals import user_logged_in
-from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from catalog.models import Category
-from catalog.selectors import CATEGORIES_CACHE_KEY
-from catalog.services import recently_viewed_merge
+from catalog.models import Category, Product
+from catalog.services import catalog_changed, recently_viewed_merge
 
 
 @receiver([post_save, post_delete], sender=Category)
-def forget_categories(**kwargs):
-    cache.delete(CATEGORIES_CACHE_KEY)
+@receiver([post_save, post_delete], sender=Product)
+def start_new_cache_generation(**kwargs):
+    """Admin edits (and any other save) show at once: queryset.update() sends no signal,
+    so code that updates products in bulk calls catalog_changed() itself."""
+    catalog_changed()
 
 
 @receiver(user_logged_in)

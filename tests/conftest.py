@@ -68,9 +68,10 @@ def pytest_unconfigure(config):
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty Redis, as after a cache flush."""
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    caches["default"].clear()
+    caches["local"].clear()
     yield
 
 

@@ -2,6 +2,8 @@ from decimal import Decimal
 
 import pytest
 
+from catalog.models import Product
+from catalog.services import catalog_changed
 from tests.factories import make_category, make_product
 
 pytestmark = pytest.mark.django_db
@@ -101,10 +103,29 @@ def test_inactive_product_is_404(client):
     assert client.get("/products/retired/").status_code == 404
 
 
-def test_new_category_appears_in_navigation_at_once(client):
+def test_new_category_appears_in_navigation_at_once(client, django_capture_on_commit_callbacks):
     client.get("/")  # fills the cached category list
-    make_category(name="Freshly Added", slug="freshly-added")
+    with django_capture_on_commit_callbacks(execute=True):
+        make_category(name="Freshly Added", slug="freshly-added")
     assert b"Freshly Added" in client.get("/").content
+
+
+def test_price_and_stock_changes_show_at_once_on_cached_pages(
+    client, django_capture_on_commit_callbacks
+):
+    lamp = make_product(name="Brass Lamp", slug="brass-lamp", price=Decimal("10.00"), stock=5)
+    assert b"$10.00" in client.get("/").content
+    assert b"In stock (5 available)" in client.get("/products/brass-lamp/").content
+    with django_capture_on_commit_callbacks(execute=True):
+        lamp.price = Decimal("12.00")
+        lamp.save()
+    assert b"$12.00" in client.get("/").content
+    assert b"$12.00" in client.get("/products/brass-lamp/").content
+    with django_capture_on_commit_callbacks(execute=True):
+        Product.objects.filter(pk=lamp.pk).update(stock=0)
+        catalog_changed()  # what code that updates in bulk (orders, cancellations) does
+    assert b"Sold out" in client.get("/").content
+    assert b"Sold out" in client.get("/products/brass-lamp/").content
 
 
 def test_empty_result_offers_a_way_back(client):

@@ -15,7 +15,7 @@ def products():
 
 
 def shown(response):
-    return [product.name for product in response.context["recently_viewed"]]
+    return [product.name for product in response.context.get("recently_viewed", [])]
 
 
 def test_anonymous_visitor_sees_recent_products_newest_first(client, products):
