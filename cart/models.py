@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 from catalog.models import Product
 
@@ -44,7 +45,7 @@ class CartLine(models.Model):
     def total(self):
         return self.product.price * self.quantity
 
-    @property
+    @cached_property
     def problem(self) -> str:
         """Why this line cannot be checked out as it is ('' when it can)."""
         if not self.product.is_active:

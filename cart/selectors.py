@@ -20,7 +20,8 @@ def cart_lines(request) -> list[CartLine]:
     cart_id = _cart_id(request)
     if cart_id is None:
         return []
-    return list(CartLine.objects.filter(cart_id=cart_id).select_related("product"))
+    lines = CartLine.objects.filter(cart_id=cart_id).select_related("product")
+    return list(lines.defer("product__description", "product__created_at", "product__updated_at"))
 
 
 def cart_count(request) -> int:
