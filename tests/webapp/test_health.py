@@ -4,6 +4,7 @@
 """
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
@@ -30,7 +31,8 @@ def redis_down():
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": closed,
             "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1},
-        }
+        },
+        "local": settings.CACHES["local"],
     }
     with override_settings(CACHES=caches):
         yield
