@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "accounts",
     "catalog",
     "cart",
+    "webapp",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
