@@ -161,6 +161,6 @@ except OSError:
     stop_started
     fail "/readyz on port $port did not answer 200 within $READY_TIMEOUT s"
   fi
-  sleep 0.5
+  sleep 0.2
 done
 log "ready on port $port${gunicorn_pid:+ (gunicorn pid $gunicorn_pid)}"

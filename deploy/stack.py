@@ -365,9 +365,12 @@ class LocalStack:
 
     def s3_client(self):
         import boto3
+        from botocore.config import Config
 
         return boto3.client(
             "s3",
+            # publish_static uploads with 16 threads; boto3's default pool holds 10.
+            config=Config(max_pool_connections=16),
             endpoint_url=self.s3.url,
             region_name=REGION,
             aws_access_key_id="testing",

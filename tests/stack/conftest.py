@@ -1,0 +1,64 @@
+"""One local stack for the whole session: HAProxy, three instances, PostgreSQL, Redis and
+S3 (moto), started by deploy.stack exactly as `make stack` starts it, in the suite's
+temporary directory and on ports of its own."""
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from deploy.stack import INSTANCES, LocalStack
+from tests.stack.shop import Shopper, stack_json
+
+SHOPPERS = 4
+PASSWORD = "a-long-shopper-password-7"
+
+
+@pytest.fixture(scope="session")
+def stack():
+    stack = LocalStack(Path(os.environ["WEBSHOP_TEST_WORKDIR"]) / "stack")
+    try:
+        stack.up(seed=True, out=lambda line: print(f"[stack] {line}"))
+        stack.manage(
+            "shell",
+            "-c",
+            textwrap.dedent(
+                f"""
+                from accounts.models import User
+                for n in range({SHOPPERS}):
+                    User.objects.create_user(
+                        f"shopper{{n}}@example.com", {PASSWORD!r},
+                        display_name=f"Shopper {{n}}", is_staff=True,
+                    )
+                """
+            ),
+        )
+        yield stack
+    finally:
+        stack.down()
+
+
+@pytest.fixture(scope="session")
+def products(stack) -> list[tuple[int, str]]:
+    """(id, slug) of a dozen products of the demo catalogue."""
+    code = (
+        "import json; from catalog.models import Product; "
+        "print(json.dumps(list(Product.objects.order_by('id').values_list('id', 'slug')[:12])))"
+    )
+    return [tuple(row) for row in stack_json(stack, code)]
+
+
+@pytest.fixture
+def shoppers(stack) -> list[Shopper]:
+    """Signed-in shoppers, each with a fresh session, on a stack whose instances all serve."""
+    for name in INSTANCES:
+        if stack.instance(name).pid() is None:
+            stack.start(name)  # a previous test left it down
+        stack.load_balancer.wait_for_status(name, "UP")
+    signed_in = []
+    for n in range(SHOPPERS):
+        shopper = Shopper(stack.url, f"shopper{n}@example.com", PASSWORD, f"Shopper {n}")
+        shopper.log_in()
+        signed_in.append(shopper)
+    return signed_in

@@ -1,0 +1,171 @@
+"""A shopper as the fault tests drive one: the shop's URLs and form fields, in one place.
+
+Signing in uses the admin's login for now (the shoppers are staff users), and "still
+signed in" is the admin index greeting the shopper. The shopper pages land separately;
+switching is a matter of the constants below:
+
+  LOGIN = "/accounts/login/", SIGNED_IN_PAGE = a page that names the shopper,
+  CART_ADD = "/cart/add/"; `stack_carts` reads the cart from PostgreSQL.
+"""
+
+import json
+import textwrap
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import requests
+
+LOGIN = "/admin/login/"  # fields: username (the email), password, csrfmiddlewaretoken
+SIGNED_IN_PAGE = "/admin/"  # greets the signed-in user by name; else redirects to LOGIN
+CART_ADD = None  # "/cart/add/" (fields: product, quantity, csrfmiddlewaretoken) once it exists
+CART_PAGE = "/cart/"
+CATALOGUE = "/"
+PRODUCT = "/products/{slug}/"
+CSRF_COOKIE = "csrftoken"
+CSRF_FIELD = "csrfmiddlewaretoken"
+TIMEOUT = 15  # seconds; a request slower than this counts as failed
+
+
+@dataclass
+class Outcome:
+    """One request as the shopper saw it."""
+
+    method: str
+    path: str
+    status: int | None  # None: no HTTP answer (connection refused or reset, timeout)
+    served_by: str | None
+    ok: bool
+    lost: bool = False  # the shop forgot something it had acknowledged (a session, a cart line)
+    note: str = ""
+    at: float = field(default_factory=time.monotonic)  # when the answer (or error) came
+
+    def __str__(self):
+        where = f" from {self.served_by}" if self.served_by else ""
+        return f"{self.method} {self.path}: {self.status or self.note}{where}"
+
+
+@dataclass
+class Shopper:
+    base_url: str
+    email: str
+    password: str
+    name: str
+    http: requests.Session = field(default_factory=requests.Session)
+    served_by: Counter = field(default_factory=Counter)
+    # Acknowledged (302) adds per product id, and adds whose outcome is unknown (no answer).
+    added: Counter = field(default_factory=Counter)
+    maybe_added: Counter = field(default_factory=Counter)
+
+    def request(self, method: str, path: str, **kwargs) -> tuple[requests.Response | None, str]:
+        try:
+            response = self.http.request(
+                method, self.base_url + path, timeout=TIMEOUT, allow_redirects=False, **kwargs
+            )
+        except requests.RequestException as error:
+            return None, type(error).__name__
+        served_by = response.headers.get("X-Served-By")
+        if served_by:
+            self.served_by[served_by] += 1
+        return response, ""
+
+    def _outcome(self, method, path, response, note, ok, lost=False) -> Outcome:
+        return Outcome(
+            method=method,
+            path=path,
+            status=response.status_code if response is not None else None,
+            served_by=response.headers.get("X-Served-By") if response is not None else None,
+            ok=ok,
+            lost=lost,
+            note=note,
+        )
+
+    def log_in(self) -> None:
+        form, _ = self.request("GET", LOGIN)
+        assert form is not None and form.status_code == 200, f"login page: {form}"
+        response, note = self.request(
+            "POST",
+            LOGIN,
+            data={"username": self.email, "password": self.password, **self._csrf()},
+        )
+        assert response is not None and response.status_code == 302, (
+            f"log in as {self.email}: {response.status_code if response else note}"
+        )
+
+    def browse(self, slug: str | None = None) -> Outcome:
+        path = PRODUCT.format(slug=slug) if slug else CATALOGUE
+        response, note = self.request("GET", path)
+        ok = response is not None and response.status_code == 200
+        return self._outcome("GET", path, response, note, ok)
+
+    def check_signed_in(self) -> Outcome:
+        """The shop still knows who this is; a redirect to the login page is a lost session."""
+        response, note = self.request("GET", SIGNED_IN_PAGE)
+        if response is None:
+            return self._outcome("GET", SIGNED_IN_PAGE, response, note, ok=False)
+        signed_in = response.status_code == 200 and self.name in response.text
+        signed_out = response.status_code == 302 and LOGIN in response.headers.get("Location", "")
+        return self._outcome(
+            "GET",
+            SIGNED_IN_PAGE,
+            response,
+            "signed out" if signed_out else note,
+            ok=signed_in,
+            lost=signed_out,
+        )
+
+    def add_to_cart(self, product_id: int, quantity: int = 1) -> Outcome:
+        """POST the add; 302 acknowledges it. Without an answer the add may or may not have
+        happened (the load balancer never replays a POST), so it is tracked as uncertain."""
+        data = {"product": product_id, "quantity": quantity, **self._csrf()}
+        response, note = self.request("POST", CART_ADD, data=data)
+        if response is not None and response.status_code == 302:
+            self.added[product_id] += quantity
+            return self._outcome("POST", CART_ADD, response, note, ok=True)
+        if response is None or response.status_code in (502, 504):
+            self.maybe_added[product_id] += quantity
+        return self._outcome("POST", CART_ADD, response, note, ok=False)
+
+    def _csrf(self) -> dict[str, str]:
+        # Django accepts the cookie's (unmasked) secret as the form token.
+        return {CSRF_FIELD: self.http.cookies.get(CSRF_COOKIE, "")}
+
+
+def cart_problems(shopper: Shopper, cart: dict[int, int]) -> list[str]:
+    """Compare a shopper's cart in the database with what the shop acknowledged: every
+    acknowledged add is there (nothing lost), and nothing beyond the uncertain ones."""
+    problems = []
+    for product in set(shopper.added) | set(shopper.maybe_added) | set(cart):
+        low = shopper.added[product]
+        high = low + shopper.maybe_added[product]
+        if not low <= cart.get(product, 0) <= high:
+            problems.append(
+                f"{shopper.email} product {product}: {cart.get(product, 0)} in the cart, "
+                f"{low} acknowledged, {shopper.maybe_added[product]} unanswered"
+            )
+    return problems
+
+
+def stack_carts(stack, emails: list[str]) -> dict[str, dict[int, int]]:
+    """Each user's cart lines as PostgreSQL holds them: {email: {product id: quantity}}."""
+    code = textwrap.dedent(
+        f"""
+        import json
+        from cart.models import CartLine
+        carts = {{email: {{}} for email in {emails!r}}}
+        lines = CartLine.objects.filter(cart__user__email__in={emails!r})
+        for email, product, quantity in lines.values_list(
+            "cart__user__email", "product_id", "quantity"
+        ):
+            carts[email][product] = quantity
+        print(json.dumps(carts))
+        """
+    )
+    carts = stack_json(stack, code)
+    return {email: {int(k): v for k, v in lines.items()} for email, lines in carts.items()}
+
+
+def stack_json(stack, code: str):
+    """Run Python in `manage.py shell` on the stack's database; its last line is JSON."""
+    output = stack.manage("shell", "--verbosity", "0", "--command", code)
+    return json.loads(output.strip().splitlines()[-1])
