@@ -33,6 +33,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ class LocalStack:
 
     @property
     def postgres(self) -> Postgres:
-        return Postgres(self.directory / "postgres", self.ports["postgres"])
+        return Postgres(Path(self.state["postgres_dir"]), self.ports["postgres"])
 
     @property
     def redis(self) -> Redis:
@@ -156,6 +157,7 @@ class LocalStack:
         ports["lb"] = lb_port or (LB_PORT if _port_free(LB_PORT) else free_low_port(taken))
         self.state = {
             "ports": ports,
+            "postgres_dir": str(self._postgres_directory()),
             "release": _local_release_version(),
             "secret_key": secrets.token_urlsafe(48),
         }
@@ -191,7 +193,7 @@ class LocalStack:
             self.directory / "haproxy" / "haproxy.pid",
             self.directory / "s3" / "moto.pid",
             self.directory / "redis" / "redis.pid",
-            self.directory / "postgres" / "data" / "postmaster.pid",
+            self.postgres.data / "postmaster.pid",
             *(i.pidfile for i in self.instances.values()),
         ]
         return any(read_pid(pidfile) for pidfile in pidfiles)
@@ -207,6 +209,8 @@ class LocalStack:
         self.redis.stop()
         self.postgres.stop()
         if not keep:
+            postgres = self.postgres.directory
+            _remove_tree(postgres if postgres.is_relative_to(self.directory) else postgres.parent)
             _remove_tree(self.directory)
 
     # --- instances -----------------------------------------------------------------------
@@ -343,7 +347,7 @@ class LocalStack:
             state = f"pid {pid}" if pid else "stopped"
             lines.append(f"  {name}  {instance.url}  {state:<12} load balancer: {in_lb}")
         services = [
-            ("PostgreSQL", self.directory / "postgres" / "data" / "postmaster.pid", "postgres"),
+            ("PostgreSQL", self.postgres.data / "postmaster.pid", "postgres"),
             ("Redis", self.directory / "redis" / "redis.pid", "redis"),
             ("S3 (moto)", self.directory / "s3" / "moto.pid", "s3"),
         ]
@@ -353,6 +357,21 @@ class LocalStack:
         return "\n".join(lines)
 
     # --- helpers -------------------------------------------------------------------------
+    def _postgres_directory(self) -> Path:
+        """.stack/postgres, unless the postgres user cannot reach it (a clone under /root):
+        then a directory of its own under /tmp, removed by `down`."""
+        if os.geteuid() != 0:
+            return self.directory / "postgres"
+        reachable = subprocess.run(
+            ["runuser", "-u", "postgres", "--", "test", "-x", str(self.directory)],
+            capture_output=True,
+        )
+        if reachable.returncode == 0:
+            return self.directory / "postgres"
+        directory = Path(tempfile.mkdtemp(prefix="webshop-stack-postgres-"))
+        directory.chmod(0o755)
+        return directory / "postgres"
+
     def _start_postgres(self) -> None:
         postgres = self.postgres.start()
         postgres.create_database("webshop")

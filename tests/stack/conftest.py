@@ -4,9 +4,11 @@ temporary directory and on ports of its own."""
 
 import os
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import requests
 
 from deploy.stack import INSTANCES, LocalStack
 from tests.stack.shop import Shopper, stack_json
@@ -34,9 +36,18 @@ def stack():
                 """
             ),
         )
+        warm_up(stack)
         yield stack
     finally:
         stack.down()
+
+
+def warm_up(stack: LocalStack) -> None:
+    """A fresh gunicorn thread builds its S3 client on its first page (slow on two busy
+    cores); let every thread do that before the fault tests measure anything."""
+    urls = [f"{stack.instance(name).url}/" for name in INSTANCES for _ in range(24)]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(lambda url: requests.get(url, timeout=30), urls))
 
 
 @pytest.fixture(scope="session")
@@ -50,12 +61,20 @@ def products(stack) -> list[tuple[int, str]]:
 
 
 @pytest.fixture
-def shoppers(stack) -> list[Shopper]:
-    """Signed-in shoppers, each with a fresh session, on a stack whose instances all serve."""
+def serving(stack) -> LocalStack:
+    """The stack with all three instances in the pool, whatever an earlier test did."""
     for name in INSTANCES:
         if stack.instance(name).pid() is None:
-            stack.start(name)  # a previous test left it down
+            stack.start(name)
+        stack.load_balancer.set_state(name, "ready")
         stack.load_balancer.wait_for_status(name, "UP")
+    return stack
+
+
+@pytest.fixture
+def shoppers(serving) -> list[Shopper]:
+    """Signed-in shoppers, each with a fresh session."""
+    stack = serving
     signed_in = []
     for n in range(SHOPPERS):
         shopper = Shopper(stack.url, f"shopper{n}@example.com", PASSWORD, f"Shopper {n}")
