@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from deploy.stack import INSTANCES, LocalStack
+from tests.stack.load import FIGURES
 from tests.stack.shop import Shopper, stack_json
 
 SHOPPERS = 4
@@ -81,3 +82,11 @@ def shoppers(serving) -> list[Shopper]:
         shopper.log_in()
         signed_in.append(shopper)
     return signed_in
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault tests' figures (requests sent, failed, lost), whether or not they passed."""
+    if FIGURES:
+        terminalreporter.section("local stack under faults")
+        for figures in FIGURES:
+            terminalreporter.write_line(figures)

@@ -11,6 +11,8 @@ from tests.stack import shop
 # A shopper reads a page before the next click; without a pause, four threads would keep
 # both cores busy and the test would measure a saturated machine, not the stack.
 THINK_SECONDS = 0.05
+# Every test's figures, repeated in pytest's closing summary (see conftest.py).
+FIGURES: list[str] = []
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Tally:
         lines += [f"    failed: {outcome}" for outcome in self.failed[:10]]
         text = "\n".join(lines)
         print(text)
+        FIGURES.append(text)
         return text
 
 

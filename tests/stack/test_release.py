@@ -19,6 +19,7 @@ import requests
 
 from deploy.local import free_low_port, read_pid, wait_for_exit
 from deploy.release import build
+from tests.stack.load import FIGURES
 
 pytestmark = pytest.mark.stack
 
@@ -202,7 +203,9 @@ def test_three_instances_starting_at_once_migrate_exactly_once(fresh_database, t
         assert {name: p.returncode for name, p in runs.items()} == dict.fromkeys(runs, 0), outputs
         migrated = [name for name, out in outputs.items() if f"{version}: migrated by" in out]
         skipped = [name for name, out in outputs.items() if f"{version}: skipped" in out]
-        print(f"[release step] migrated by {migrated}, skipped by {sorted(skipped)}")
+        FIGURES.append(
+            f"[release step, three at once] migrated by {migrated}, skipped by {skipped}"
+        )
         assert len(migrated) == 1 and len(skipped) == 2
         assert "Applying catalog.0001_initial... OK" in outputs[migrated[0]]
         assert query(fresh_database, "SELECT version, applied_by FROM webapp_release") == [
