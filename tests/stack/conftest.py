@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from deploy.stack import INSTANCES, LocalStack
+from tests.stack import shop
 from tests.stack.load import FIGURES
 from tests.stack.shop import Shopper, stack_json
 
@@ -81,6 +82,10 @@ def shoppers(serving) -> list[Shopper]:
         shopper = Shopper(stack.url, f"shopper{n}@example.com", PASSWORD, f"Shopper {n}")
         shopper.log_in()
         signed_in.append(shopper)
+    if shop.CART_ADD:  # the carts as earlier tests left them: each test counts its own adds
+        carts = shop.stack_carts(stack, [s.email for s in signed_in])
+        for shopper in signed_in:
+            shopper.cart_at_start = carts[shopper.email]
     return signed_in
 
 

@@ -56,6 +56,7 @@ class Shopper:
     # Acknowledged (302) adds per product id, and adds whose outcome is unknown (no answer).
     added: Counter = field(default_factory=Counter)
     maybe_added: Counter = field(default_factory=Counter)
+    cart_at_start: dict[int, int] = field(default_factory=dict)  # product id -> quantity
 
     def request(self, method: str, path: str, **kwargs) -> tuple[requests.Response | None, str]:
         try:
@@ -132,15 +133,17 @@ class Shopper:
 
 
 def cart_problems(shopper: Shopper, cart: dict[int, int]) -> list[str]:
-    """Compare a shopper's cart in the database with what the shop acknowledged: every
-    acknowledged add is there (nothing lost), and nothing beyond the uncertain ones."""
+    """Compare a shopper's cart in the database with what the shop acknowledged since the
+    shopper started: every acknowledged add is there (nothing lost), and nothing beyond the
+    adds that got no answer."""
     problems = []
     for product in set(shopper.added) | set(shopper.maybe_added) | set(cart):
+        grew = cart.get(product, 0) - shopper.cart_at_start.get(product, 0)
         low = shopper.added[product]
         high = low + shopper.maybe_added[product]
-        if not low <= cart.get(product, 0) <= high:
+        if not low <= grew <= high:
             problems.append(
-                f"{shopper.email} product {product}: {cart.get(product, 0)} in the cart, "
+                f"{shopper.email} product {product}: +{grew} in the cart, "
                 f"{low} acknowledged, {shopper.maybe_added[product]} unanswered"
             )
     return problems
