@@ -18,7 +18,7 @@
 | Auto Scaling group, EC2  | three gunicorns (app1-3), each started by deploy/bootstrap.sh  |
 | user data's env file     | .stack/instances/<name>/webshop.env                            |
 | RDS PostgreSQL           | PostgreSQL 15                                                  |
-| ElastiCache Redis        | Redis: no persistence, allkeys-lru                             |
+| ElastiCache Redis        | Redis: no persistence, allkeys-lru, AUTH token (no TLS)        |
 | S3 + CloudFront          | moto's S3 over HTTP; pages load static files and media from it |
 
 Everything runs from .stack/ (or WEBSHOP_STACK_DIR): pids, logs, env files, data.
@@ -112,7 +112,7 @@ class LocalStack:
 
     @property
     def redis(self) -> Redis:
-        return Redis(self.directory / "redis", self.ports["redis"])
+        return Redis(self.directory / "redis", self.ports["redis"], self.state["redis_token"])
 
     @property
     def s3(self) -> S3Server:
@@ -147,6 +147,7 @@ class LocalStack:
 
     # --- up and down ---------------------------------------------------------------------
     def up(self, *, seed: bool = True, lb_port: int | None = None, out=print) -> None:
+        """Start it all. `lb_port`: the load balancer's port; None: 8080 when free, 0: any."""
         if self.state and self.running():
             raise StackError(f"a stack already runs from {self.directory}: `make stack-down` first")
         started = time.monotonic()
@@ -154,12 +155,15 @@ class LocalStack:
         self.directory.chmod(0o755)  # PostgreSQL runs as its own user and must reach its directory
         taken: set[int] = set()
         ports = {name: free_low_port(taken) for name in ("postgres", "redis", "s3", *INSTANCES)}
-        ports["lb"] = lb_port or (LB_PORT if _port_free(LB_PORT) else free_low_port(taken))
+        if lb_port is None:  # `make stack`: a port people remember, when it is free
+            lb_port = LB_PORT if _port_free(LB_PORT) else 0
+        ports["lb"] = lb_port or free_low_port(taken)
         self.state = {
             "ports": ports,
             "postgres_dir": str(self._postgres_directory()),
             "release": _local_release_version(),
             "secret_key": secrets.token_urlsafe(48),
+            "redis_token": secrets.token_hex(16),  # ElastiCache's AUTH token
         }
         self.state_file.write_text(json.dumps(self.state, indent=2) + "\n")
 
@@ -259,34 +263,43 @@ class LocalStack:
         os.killpg(pid, signal.SIGKILL)
         wait_for_exit(pid, 10)
 
-    def stop(self, name: str) -> None:
+    def stop(self, name: str) -> dict[str, float]:
         """Take the instance out like the ALB's deregistration, then SIGTERM it: the load
-        balancer sends it nothing new, what is in flight finishes, gunicorn exits gracefully."""
+        balancer sends it nothing new, what is in flight finishes, gunicorn exits gracefully.
+        Returns how long each phase took (seconds)."""
         instance = self.instance(name)
         balancer = self.load_balancer
+        clock = _Clock()
         balancer.set_state(name, "drain")
         balancer.wait_until_idle(name, DRAIN_SECONDS)
+        clock.lap("drain")
         self._stop_process(instance)
         balancer.set_state(name, "maint")
+        clock.lap("exit")
+        return clock.laps
 
-    def start(self, name: str) -> None:
+    def start(self, name: str) -> dict[str, float]:
         """Boot the instance again with the same script and env file, and wait until the load
-        balancer's health checks have put it back in the pool."""
+        balancer's health checks have put it back in the pool. Returns the phases' seconds."""
         instance = self.instance(name)
         if instance.pid() is not None:
             raise StackError(f"{name} is already running (pid {instance.pid()})")
+        clock = _Clock()
         self.bootstrap(name)
+        clock.lap("boot")
         balancer = self.load_balancer
         balancer.set_state(name, "ready")
         balancer.wait_for_status(name, "UP")
+        clock.lap("healthy")
+        return clock.laps
 
-    def restart(self, name: str) -> None:
-        self.stop(name)
-        self.start(name)
+    def restart(self, name: str) -> dict[str, float]:
+        return self.stop(name) | self.start(name)
 
-    def rolling_restart(self) -> None:
-        for name in INSTANCES:
-            self.restart(name)
+    def rolling_restart(self) -> dict[str, dict[str, float]]:
+        """Restart the instances one at a time, as an Auto Scaling rolling update replaces
+        them; returns each one's phases."""
+        return {name: self.restart(name) for name in INSTANCES}
 
     def _stop_process(self, instance: Instance) -> None:
         pid = instance.pid()
@@ -433,6 +446,17 @@ class LocalStack:
         instance.env_file.chmod(0o600)
 
 
+class _Clock:
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = round(now - self._last, 1)
+        self._last = now
+
+
 def read_env_file(path: Path) -> dict[str, str]:
     """KEY=value lines (systemd's EnvironmentFile format as the stack writes it)."""
     values = {}
@@ -515,10 +539,13 @@ def main(argv: list[str] | None = None) -> int:
         elif options.command == "status":
             print(stack.status())
         elif options.command in ("kill", "stop", "start", "restart"):
-            getattr(stack, options.command)(options.instance)
+            phases = getattr(stack, options.command)(options.instance)
+            if phases:
+                print(f"{options.instance}: " + ", ".join(f"{k} {v} s" for k, v in phases.items()))
             print(stack.status())
         elif options.command == "rolling-restart":
-            stack.rolling_restart()
+            for name, phases in stack.rolling_restart().items():
+                print(f"{name}: " + ", ".join(f"{k} {v} s" for k, v in phases.items()))
             print(stack.status())
         elif options.command == "restart-redis":
             stack.restart_redis()

@@ -23,7 +23,8 @@ PASSWORD = "a-long-shopper-password-7"
 def stack():
     stack = LocalStack(Path(os.environ["WEBSHOP_TEST_WORKDIR"]) / "stack")
     try:
-        stack.up(seed=True, out=lambda line: print(f"[stack] {line}"))
+        # Any free port, never `make stack`'s 8080: a developer's stack may run beside it.
+        stack.up(seed=True, lb_port=0, out=lambda line: print(f"[stack] {line}"))
         stack.manage(
             "shell",
             "-c",
