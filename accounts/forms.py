@@ -1,6 +1,8 @@
+from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import password_validation
 
-from accounts.models import User
+from accounts.models import User, normalize_email
 
 
 class AdminUserCreationForm(auth_forms.AdminUserCreationForm):
@@ -13,3 +15,76 @@ class AdminUserChangeForm(auth_forms.UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+
+class DisplayNameField(forms.CharField):
+    """Any text a person calls themselves, minus control characters; shown escaped."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=80, required=False, strip=True, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return "".join(c for c in value if c.isprintable())
+
+
+class SignUpForm(forms.Form):
+    """Deliberately no "email already registered" error: that would enumerate accounts."""
+
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    display_name = DisplayNameField(label="Name (optional)")
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_email(self):
+        return normalize_email(self.cleaned_data["email"])
+
+    def clean(self):
+        cleaned = super().clean()
+        password = cleaned.get("password1")
+        if password and password != cleaned.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        elif password and "email" in cleaned:
+            candidate = User(email=cleaned["email"], display_name=cleaned.get("display_name", ""))
+            try:
+                password_validation.validate_password(password, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class LoginForm(auth_forms.AuthenticationForm):
+    username = forms.EmailField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+    error_messages = {
+        **auth_forms.AuthenticationForm.error_messages,
+        # The same words for an unknown address, a wrong password and an unconfirmed account.
+        "invalid_login": "That email and password do not match an account. Check both.",
+    }
+
+
+class PreferencesForm(forms.Form):
+    """Not a ModelForm: validating must not touch the user before the service compares."""
+
+    display_name = DisplayNameField()
+    products_per_page = forms.TypedChoiceField(
+        label="Products per page", choices=User.PRODUCTS_PER_PAGE_CHOICES, coerce=int
+    )
+    default_sort = forms.ChoiceField(label="Sort products by", choices=User.SORT_CHOICES)
+    newsletter = forms.BooleanField(label="Send me the monthly newsletter", required=False)

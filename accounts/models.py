@@ -2,6 +2,8 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
+from catalog.selectors import SORT_ORDERS
+
 
 def normalize_email(email: str) -> str:
     """Emails are compared case-insensitively, so they are stored lower-cased."""
@@ -25,13 +27,29 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """A shopper or an admin; the email address is the login."""
+    """A shopper or an admin; the email address is the login.
+
+    Preferences live on the row itself: the user is loaded on every request anyway, so
+    applying them costs no query.
+    """
+
+    PRODUCTS_PER_PAGE_CHOICES = [(12, "12"), (24, "24"), (48, "48")]
+    SORT_CHOICES = [(key, label) for key, (_order, label) in SORT_ORDERS.items()]
 
     email = models.EmailField(unique=True)
     display_name = models.CharField(max_length=80, blank=True)
     is_staff = models.BooleanField(default=False, help_text="Can log in to the admin.")
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(
+        default=True, help_text="Can log in. Sign-ups stay inactive until the email is confirmed."
+    )
+    email_verified = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    products_per_page = models.PositiveSmallIntegerField(
+        choices=PRODUCTS_PER_PAGE_CHOICES, default=24
+    )
+    default_sort = models.CharField(max_length=10, choices=SORT_CHOICES, default="name")
+    newsletter = models.BooleanField("newsletter opt-in", default=False)
+    newsletter_opted_in_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -47,3 +65,34 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.display_name or self.email.split("@")[0]
+
+
+class Address(models.Model):
+    """A shipping address in the user's address book, offered again at the next checkout."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
+    full_name = models.CharField(max_length=100)
+    line1 = models.CharField("address", max_length=200)
+    line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postcode = models.CharField(max_length=20)
+    country = models.CharField(max_length=100)
+    last_used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_used_at"]
+        verbose_name_plural = "addresses"
+
+    def __str__(self):
+        return ", ".join(
+            part
+            for part in [self.full_name, self.line1, self.line2, self.postcode, self.city]
+            if part
+        )
+
+    @property
+    def fields(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in ADDRESS_FIELDS}
+
+
+ADDRESS_FIELDS = ["full_name", "line1", "line2", "city", "postcode", "country"]

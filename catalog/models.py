@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -57,3 +58,22 @@ class Product(models.Model):
     @property
     def in_stock(self) -> bool:
         return self.stock > 0
+
+
+class RecentView(models.Model):
+    """A logged-in shopper looked at a product; anonymous visitors keep theirs in the session."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recent_views"
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="recent_views")
+    viewed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "product"], name="recent_view_once_per_product")
+        ]
+        indexes = [models.Index(fields=["user", "-viewed_at"], name="recent_view_latest")]
+
+    def __str__(self):
+        return f"{self.user} viewed {self.product} at {self.viewed_at:%Y-%m-%d %H:%M}"

@@ -4,6 +4,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 
 from catalog.models import Category, Product
+from catalog.services import RECENTLY_VIEWED_LIMIT, SESSION_KEY
 
 # Sort orders a shopper can pick: key -> (ORDER BY, label).
 SORT_ORDERS = {
@@ -41,3 +42,18 @@ def product_list(
 def product_get(*, slug: str) -> Product | None:
     """The active product with this slug, or None (inactive products are not shown)."""
     return Product.objects.select_related("category").filter(is_active=True, slug=slug).first()
+
+
+def recently_viewed_list(*, request, exclude: Product | None = None) -> list[Product]:
+    """The visitor's recently viewed active products, newest first, in one query."""
+    excluded = exclude.pk if exclude else None
+    if request.user.is_authenticated:
+        products = Product.objects.filter(is_active=True, recent_views__user=request.user)
+        if excluded:
+            products = products.exclude(pk=excluded)
+        return list(products.order_by("-recent_views__viewed_at")[:RECENTLY_VIEWED_LIMIT])
+    viewed = [pk for pk in request.session.get(SESSION_KEY, []) if pk != excluded]
+    if not viewed:
+        return []
+    found = Product.objects.filter(is_active=True).in_bulk(viewed)
+    return [found[pk] for pk in viewed if pk in found]

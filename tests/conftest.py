@@ -46,6 +46,14 @@ def pytest_configure(config):
     from django.core.management import call_command
 
     django.setup()
+    from django.conf import settings
+
+    # Hashing is slow by design; tests in this process don't need it to be. Users that a
+    # gunicorn server must authenticate are hashed with its hasher (tests.servers.server_user).
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
     call_command("collectstatic", interactive=False, verbosity=0)
 
 

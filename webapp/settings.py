@@ -22,11 +22,14 @@ if not SECRET_KEY:
     SECRET_KEY = "local-development-only-not-a-secret"  # noqa: S105
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# Mounts /bench/ceiling/, the yardstick of `make bench` (docs/performance.md); never in production.
+BENCHMARK = env.bool("DJANGO_BENCHMARK", default=False)
 # Names the instance in the X-Served-By header and the logs (EC2 instance id in production).
 INSTANCE_ID = env.str("INSTANCE_ID", default="local")
 
 INSTALLED_APPS = [
     "accounts",
+    "axes",
     "catalog",
     "cart",
     "webapp",
@@ -52,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -68,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "catalog.context_processors.categories",
+                "cart.context_processors.cart",
             ],
         },
     },
@@ -103,7 +109,7 @@ if REDIS_URL:
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
     # Sessions are written to PostgreSQL and read through Redis: a Redis restart or failover
     # empties the cache but logs nobody out, and the cart lives in PostgreSQL anyway.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "webapp.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -172,12 +178,46 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "catalog:home"
+LOGOUT_REDIRECT_URL = "catalog:home"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login throttling (django-axes): failures are counted in PostgreSQL, so the limit holds
+# across every instance and survives a Redis restart. Counting per address *and* account
+# stops password guessing without letting anyone lock a stranger out from elsewhere.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"  # what Django's login form posts, not USERNAME_FIELD
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "webapp.clientip.client_ip"
+# How many proxies append to X-Forwarded-For in front of the app (CloudFront + ALB: 2).
+PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
+
+# --- Email ----------------------------------------------------------------------------------
+# Amazon SES through the instance role in production; EMAIL_URL otherwise (console by default).
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Corner Shop <shop@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+AWS_SES_REGION_NAME = env.str("AWS_SES_REGION_NAME", default="")
+if AWS_SES_REGION_NAME:
+    EMAIL_BACKEND = "django_ses.SESBackend"
+    AWS_SES_REGION_ENDPOINT = f"email.{AWS_SES_REGION_NAME}.amazonaws.com"
+else:
+    vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -1,10 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, register_converter
 from django.views.static import serve
 
 from webapp import views
+from webapp.converters import IdConverter
+
+register_converter(IdConverter, "id")
 
 handler500 = "webapp.views.server_error"
 
@@ -15,8 +18,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", views.favicon),
+    path("accounts/", include("accounts.urls")),
+    path("", include("cart.urls")),
     path("", include("catalog.urls")),
 ]
+
+if settings.BENCHMARK:
+    urlpatterns += [path("bench/ceiling/", views.benchmark_ceiling)]
 
 if isinstance(default_storage, FileSystemStorage):
     # The embedded default keeps media on local disk; production serves them from S3.

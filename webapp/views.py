@@ -30,3 +30,13 @@ def server_error(request):
 def favicon(request):
     """Browsers ask for /favicon.ico on pages that name no icon (the admin's)."""
     return HttpResponsePermanentRedirect(static("img/favicon.svg"))
+
+
+def benchmark_ceiling(request):
+    """The benchmark's yardstick (mounted only with DJANGO_BENCHMARK=true): the same
+    middleware and settings as every page, a session read and one query, no template."""
+    from catalog.models import Category
+
+    viewed = request.session.get("recently_viewed", [])
+    first = Category.objects.values_list("pk", flat=True).first()
+    return HttpResponse(f"{first} {len(viewed)}\n", content_type="text/plain")

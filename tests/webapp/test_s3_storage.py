@@ -7,12 +7,11 @@ import boto3
 import pytest
 import requests
 
-from accounts.models import User
 from catalog.demo import DemoProduct, product_image
 from catalog.models import Product
 from deploy.static import collect_static, publish_static
 from tests.factories import make_product
-from tests.servers import start_app_server
+from tests.servers import post_form, server_user, start_app_server
 
 
 @pytest.fixture(scope="module")
@@ -65,25 +64,18 @@ def test_pages_load_assets_and_uploaded_images_from_s3(s3_environment):
     server = start_app_server(instance_id="s3", **environment)
     try:
         admin = requests.Session()
-        User.objects.create_superuser("admin@example.com", "a-long-admin-password")
-        login = admin.get(f"{server.url}/admin/login/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
-        admin.post(
+        server_user("admin@example.com", "a-long-admin-password", is_staff=True, is_superuser=True)
+        post_form(
+            admin,
             f"{server.url}/admin/login/",
-            data={
-                "csrfmiddlewaretoken": token,
-                "username": "admin@example.com",
-                "password": "a-long-admin-password",
-            },
+            {"username": "admin@example.com", "password": "a-long-admin-password"},
         )
         product = Product.objects.get(slug="brass-lamp")
-        form = admin.get(f"{server.url}/admin/catalog/product/{product.pk}/change/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
         image = product_image(DemoProduct("Home", "#996633", "Brass Lamp", product.price, 1, ""))
-        saved = admin.post(
+        saved = post_form(
+            admin,
             f"{server.url}/admin/catalog/product/{product.pk}/change/",
-            data={
-                "csrfmiddlewaretoken": token,
+            {
                 "category": product.category_id,
                 "name": product.name,
                 "slug": product.slug,
@@ -92,9 +84,8 @@ def test_pages_load_assets_and_uploaded_images_from_s3(s3_environment):
                 "is_active": "on",
             },
             files={"image": ("brass-lamp.jpg", image.read(), "image/jpeg")},
-            allow_redirects=False,
         )
-        assert saved.status_code == 302
+        assert saved.headers["Location"] == "/admin/catalog/product/"  # saved, not sent to login
 
         page = requests.get(f"{server.url}/products/brass-lamp/", timeout=10).text
         css = re.search(r'href="([^"]+/static/css/shop\.[0-9a-f]{12}\.css)"', page).group(1)

@@ -58,7 +58,7 @@ def test_production_settings_keep_nothing_on_the_instance():
     assert settings["conn_max_age"] > 0 and settings["health_checks"]
     assert settings["cache"] == "django_redis.cache.RedisCache"
     assert settings["cache_location"].startswith("rediss://")
-    assert settings["sessions"] == "django.contrib.sessions.backends.cached_db"
+    assert settings["sessions"] == "webapp.sessions"
     assert settings["storages"] == {
         "default": "storages.backends.s3.S3Storage",
         "staticfiles": "storages.backends.s3.S3ManifestStaticStorage",

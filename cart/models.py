@@ -1,0 +1,116 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from catalog.models import Product
+
+MAX_PER_LINE = 50  # no shopper needs more of one product in one order
+
+
+class Cart(models.Model):
+    """A shopper's cart, in PostgreSQL: the session only holds its id.
+
+    Anonymous carts have no user; a logged-in shopper has exactly one cart, the same in
+    every browser.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Cart {self.pk} of {self.user or 'an anonymous visitor'}"
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            # Two tabs adding the same product at once still make one line.
+            models.UniqueConstraint(fields=["cart", "product"], name="cart_line_once_per_product"),
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="cart_line_quantity"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.product}"
+
+    @property
+    def total(self):
+        return self.product.price * self.quantity
+
+    @property
+    def problem(self) -> str:
+        """Why this line cannot be checked out as it is ('' when it can)."""
+        if not self.product.is_active:
+            return "No longer sold: please remove it."
+        if self.product.stock == 0:
+            return "Sold out: please remove it."
+        if self.quantity > self.product.stock:
+            return f"Only {self.product.stock} left: please lower the quantity."
+        return ""
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PLACED = "placed", "Placed"
+        PAID = "paid", "Paid"
+        SHIPPED = "shipped", "Shipped"
+        CANCELLED = "cancelled", "Cancelled"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.PLACED)
+    # One checkout form, one order: a double submit or a retried POST finds this order.
+    idempotency_key = models.UUIDField(unique=True, editable=False)
+    email = models.EmailField()
+    full_name = models.CharField(max_length=100)
+    line1 = models.CharField("address", max_length=200)
+    line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postcode = models.CharField(max_length=20)
+    country = models.CharField(max_length=100)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    payment_reference = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="order_history")]
+
+    def __str__(self):
+        return f"Order {self.number}"
+
+    def get_absolute_url(self):
+        return reverse("cart:order", kwargs={"pk": self.pk})
+
+    @property
+    def number(self) -> str:
+        return f"CS-{self.pk:06d}"
+
+
+class OrderLine(models.Model):
+    """What was bought, at the price of that moment."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    product_name = models.CharField(max_length=200)
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.product_name}"
+
+    @property
+    def total(self):
+        return self.unit_price * self.quantity

@@ -1,0 +1,278 @@
+"""Writes for carts and orders: every rule about quantities and stock lives here.
+
+Nothing here reads a quantity, changes it in Python and writes it back (the read-modify-
+write that loses concurrent updates). Quantities change inside single SQL statements:
+an upsert for cart lines, conditional UPDATEs for stock. The database serialises them.
+"""
+
+import uuid
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.models import Address
+from cart.models import MAX_PER_LINE, Cart, CartLine, Order, OrderLine
+from catalog.models import Product
+
+SESSION_KEY = "cart_id"
+COUNT_TTL = 300  # seconds; bounds how long a racing reader's stale count can survive
+
+
+class CartError(Exception):
+    """A change the shopper asked for that the shop refuses; the message says why."""
+
+
+class OutOfStock(CartError):
+    def __init__(self, product: Product):
+        super().__init__(f"Sorry, {product.name} is no longer in stock in that quantity.")
+        self.product = product
+
+
+def count_cache_key(cart_id: int) -> str:
+    return f"cart:{cart_id}:count"
+
+
+def _forget_count(cart_id: int) -> None:
+    cache.delete(count_cache_key(cart_id))
+
+
+def cart_id_for_request(request, *, create: bool) -> int | None:
+    """The visitor's cart id: from the session, else the account's cart, else a new one."""
+    cart_id = request.session.get(SESSION_KEY)
+    if cart_id:
+        return cart_id
+    if request.user.is_authenticated:
+        cart_id = Cart.objects.get_or_create(user=request.user)[0].pk
+    elif create:
+        cart_id = Cart.objects.create().pk
+    else:
+        return None
+    request.session[SESSION_KEY] = cart_id
+    return cart_id
+
+
+# One statement, atomic under any concurrency, in PostgreSQL and SQLite alike. The WHERE
+# refuses an increment that would pass the limit (no row comes back); the clamping form,
+# used when carts merge at login, caps the sum at the limit instead.
+_ADD_SQL = """
+INSERT INTO cart_cartline (cart_id, product_id, quantity, updated_at) VALUES (%s, %s, %s, %s)
+ON CONFLICT (cart_id, product_id) DO UPDATE
+SET quantity = cart_cartline.quantity + excluded.quantity, updated_at = excluded.updated_at
+WHERE cart_cartline.quantity + excluded.quantity <= %s
+RETURNING quantity
+"""
+_MERGE_SQL = """
+INSERT INTO cart_cartline (cart_id, product_id, quantity, updated_at) VALUES (%s, %s, %s, %s)
+ON CONFLICT (cart_id, product_id) DO UPDATE
+SET quantity = CASE WHEN cart_cartline.quantity + excluded.quantity > %s THEN %s
+                    ELSE cart_cartline.quantity + excluded.quantity END,
+    updated_at = excluded.updated_at
+RETURNING quantity
+"""
+
+
+def _line_limit(product: Product) -> int:
+    return min(product.stock, MAX_PER_LINE)
+
+
+def cart_add_line(*, request, product_id: int, quantity: int) -> int:
+    """Add `quantity` of a product to the visitor's cart; returns the line's new quantity.
+
+    A quantity never gets lost: concurrent adds each increment the line in the database,
+    and an add that would pass the product's stock or the per-line maximum is refused
+    whole rather than clamped, so every successful add is in the final quantity.
+    """
+    product = Product.objects.filter(pk=product_id, is_active=True).first()
+    if product is None:
+        raise CartError("That product is not for sale.")
+    if product.stock == 0:
+        raise CartError(f"Sorry, {product.name} is sold out.")
+    limit = _line_limit(product)
+    if quantity > limit:
+        raise CartError(f"You can have at most {limit} of {product.name} in your cart.")
+    cart_id = cart_id_for_request(request, create=True)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_ADD_SQL, [cart_id, product.pk, quantity, timezone.now(), limit])
+            row = cursor.fetchone()
+    except IntegrityError:  # the cart was purged under this session: start a new one
+        del request.session[SESSION_KEY]
+        return cart_add_line(request=request, product_id=product_id, quantity=quantity)
+    _forget_count(cart_id)
+    if row is None:
+        raise CartError(f"You can have at most {limit} of {product.name} in your cart.")
+    return row[0]
+
+
+def cart_set_quantity(*, request, line_id: int, quantity: int) -> None:
+    """Set a line's quantity (1 to the stock and the per-line maximum)."""
+    cart_id = cart_id_for_request(request, create=False)
+    line = CartLine.objects.select_related("product").filter(pk=line_id, cart_id=cart_id).first()
+    if line is None:
+        raise CartLine.DoesNotExist
+    limit = _line_limit(line.product)
+    if quantity > limit:
+        raise CartError(f"Only {limit} of {line.product.name} can be ordered.")
+    CartLine.objects.filter(pk=line_id, cart_id=cart_id).update(
+        quantity=quantity, updated_at=timezone.now()
+    )
+    _forget_count(cart_id)
+
+
+def cart_remove_line(*, request, line_id: int) -> None:
+    cart_id = cart_id_for_request(request, create=False)
+    deleted, _ = CartLine.objects.filter(pk=line_id, cart_id=cart_id).delete()
+    if not deleted:
+        raise CartLine.DoesNotExist
+    _forget_count(cart_id)
+
+
+def cart_merge_at_login(*, session, user) -> None:
+    """The anonymous cart joins the account's: quantities summed, capped at the stock and
+    the per-line maximum, no line dropped; then the anonymous cart is deleted."""
+    user_cart_id = Cart.objects.get_or_create(user=user)[0].pk
+    anonymous_id = session.get(SESSION_KEY)
+    if anonymous_id and anonymous_id != user_cart_id:
+        now = timezone.now()
+        with transaction.atomic(), connection.cursor() as cursor:
+            lines = CartLine.objects.filter(
+                cart_id=anonymous_id, cart__user__isnull=True
+            ).select_related("product")
+            for line in lines:
+                limit = max(1, _line_limit(line.product))  # a sold-out line stays, flagged
+                quantity = min(line.quantity, limit)
+                cursor.execute(
+                    _MERGE_SQL, [user_cart_id, line.product_id, quantity, now, limit, limit]
+                )
+            Cart.objects.filter(pk=anonymous_id, user__isnull=True).delete()
+        _forget_count(anonymous_id)
+        _forget_count(user_cart_id)
+    session[SESSION_KEY] = user_cart_id
+
+
+def cart_fingerprint(lines: list[CartLine]) -> str:
+    """What the shopper reviewed: products, quantities and prices. Placing an order checks
+    it, so an order never differs from the review (another tab, a price change)."""
+    return "|".join(f"{line.product_id}:{line.quantity}:{line.product.price}" for line in lines)
+
+
+def address_remember(*, user, fields: dict[str, str]) -> Address:
+    """Save a shipping address to the user's address book (once), marked as just used."""
+    address, created = Address.objects.get_or_create(user=user, **fields)
+    if not created:
+        address.last_used_at = timezone.now()
+        address.save(update_fields=["last_used_at"])
+    return address
+
+
+def order_place(
+    *, user, address: Address | None, idempotency_key: uuid.UUID, fingerprint: str
+) -> Order:
+    """Turn the user's cart into an order, exactly once per checkout form.
+
+    Stock is taken with conditional UPDATEs (`stock >= quantity`) in product-id order, so
+    concurrent checkouts never oversell, never drive stock below zero and never deadlock;
+    if any product falls short the whole transaction rolls back. A repeated submission
+    with the same idempotency key returns the order the first one created.
+    """
+    try:
+        with transaction.atomic():
+            return _order_place(user, address, idempotency_key, fingerprint)
+    except (IntegrityError, CartError):
+        existing = Order.objects.filter(idempotency_key=idempotency_key, user=user).first()
+        if existing is None:
+            raise
+        return existing
+
+
+def _order_place(user, address, idempotency_key, fingerprint) -> Order:
+    existing = Order.objects.filter(idempotency_key=idempotency_key, user=user).first()
+    if existing:
+        return existing
+    if address is None:
+        raise CartError("Choose where to ship your order first.")
+    cart = Cart.objects.filter(user=user).first()
+    lines = list(
+        CartLine.objects.filter(cart=cart).select_related("product").order_by("product_id")
+    )
+    if not lines:
+        raise CartError("Your cart is empty.")
+    if cart_fingerprint(sorted(lines, key=lambda line: line.pk)) != fingerprint:
+        raise CartError("Your cart changed since you reviewed it: please check it again.")
+    for line in lines:
+        if line.problem:
+            raise OutOfStock(line.product)
+        taken = Product.objects.filter(
+            pk=line.product_id, is_active=True, stock__gte=line.quantity
+        ).update(stock=F("stock") - line.quantity)
+        if not taken:
+            raise OutOfStock(line.product)
+    order = Order.objects.create(
+        user=user,
+        idempotency_key=idempotency_key,
+        email=user.email,
+        total=sum(line.total for line in lines),
+        payment_reference=f"TEST-{uuid.uuid4().hex[:12].upper()}",
+        **address.fields,
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            product=line.product,
+            product_name=line.product.name,
+            unit_price=line.product.price,
+            quantity=line.quantity,
+        )
+        for line in lines
+    )
+    CartLine.objects.filter(cart=cart).delete()
+    transaction.on_commit(lambda: _order_confirmation_send(order, cart.pk))
+    return order
+
+
+def _order_confirmation_send(order: Order, cart_id: int) -> None:
+    _forget_count(cart_id)
+    context = {"order": order, "lines": order.lines.all()}
+    send_mail(
+        render_to_string("cart/email/order_confirmation_subject.txt", context).strip(),
+        render_to_string("cart/email/order_confirmation.txt", context),
+        None,
+        [order.email],
+    )
+
+
+# Which statuses each status can be reached from (placed → paid → shipped; or cancelled).
+ORDER_TRANSITIONS = {
+    Order.Status.PAID: [Order.Status.PLACED],
+    Order.Status.SHIPPED: [Order.Status.PAID],
+    Order.Status.CANCELLED: [Order.Status.PLACED, Order.Status.PAID],
+}
+
+
+def order_change_status(*, order_id: int, status: str) -> bool:
+    """Move an order along; False if its current status does not allow it.
+
+    The status changes in one conditional UPDATE, so of two admins cancelling at once
+    only one succeeds, and cancelling returns the stock exactly once.
+    """
+    with transaction.atomic():
+        changed = Order.objects.filter(pk=order_id, status__in=ORDER_TRANSITIONS[status]).update(
+            status=status, status_changed_at=timezone.now()
+        )
+        if changed and status == Order.Status.CANCELLED:
+            for line in OrderLine.objects.filter(order_id=order_id).order_by("product_id"):
+                Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
+    return bool(changed)
+
+
+def carts_purge(*, days: int) -> int:
+    """Delete carts nobody has touched for `days` days; returns how many."""
+    cutoff = timezone.now() - timedelta(days=days)
+    stale = Cart.objects.filter(created_at__lt=cutoff).exclude(lines__updated_at__gte=cutoff)
+    _total, per_model = stale.delete()
+    return per_model.get("cart.Cart", 0)

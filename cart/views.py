@@ -1,0 +1,185 @@
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Address
+from cart import selectors, services
+from cart.forms import AddressForm, AddToCartForm, PlaceOrderForm, QuantityForm, SavedAddressForm
+from cart.models import CartLine
+
+CHECKOUT_ADDRESS_KEY = "checkout_address_id"
+
+
+def refused(request, message: str, status: int):
+    return render(request, "cart/refused.html", {"message": message}, status=status)
+
+
+@require_GET
+def cart_detail(request):
+    lines = selectors.cart_lines(request)
+    return render(
+        request,
+        "cart/cart_detail.html",
+        {
+            "lines": lines,
+            "subtotal": sum(line.total for line in lines),
+            "can_check_out": bool(lines) and not any(line.problem for line in lines),
+            "cart_count": sum(line.quantity for line in lines),  # the header needs no query
+        },
+    )
+
+
+@require_POST
+def cart_add(request):
+    form = AddToCartForm(request.POST)
+    if not form.is_valid():
+        return refused(request, " ".join(form.errors.get("quantity", ["Invalid request."])), 400)
+    try:
+        services.cart_add_line(
+            request=request,
+            product_id=form.cleaned_data["product"],
+            quantity=form.cleaned_data["quantity"],
+        )
+    except services.CartError as error:
+        return refused(request, str(error), 409)
+    messages.success(request, "Added to your cart.")
+    next_url = form.cleaned_data["next"]
+    if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        return redirect(next_url)
+    return redirect("cart:detail")
+
+
+@require_POST
+def cart_line_update(request, pk):
+    form = QuantityForm(request.POST)
+    if not form.is_valid():
+        return refused(request, " ".join(form.errors["quantity"]), 400)
+    try:
+        services.cart_set_quantity(
+            request=request, line_id=pk, quantity=form.cleaned_data["quantity"]
+        )
+    except CartLine.DoesNotExist:
+        raise Http404("No such line in your cart.") from None
+    except services.CartError as error:
+        return refused(request, str(error), 409)
+    return redirect("cart:detail")
+
+
+@require_POST
+def cart_line_remove(request, pk):
+    try:
+        services.cart_remove_line(request=request, line_id=pk)
+    except CartLine.DoesNotExist:
+        raise Http404("No such line in your cart.") from None
+    messages.success(request, "Removed from your cart.")
+    return redirect("cart:detail")
+
+
+def _checkout_blocked(request, lines) -> bool:
+    if not lines:
+        messages.error(request, "Your cart is empty.")
+        return True
+    if any(line.problem for line in lines):
+        messages.error(request, "Some items in your cart need your attention first.")
+        return True
+    return False
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def checkout_address(request):
+    if _checkout_blocked(request, selectors.cart_lines(request)):
+        return redirect("cart:detail")
+    saved = SavedAddressForm(request.POST or None, user=request.user)
+    form = AddressForm(request.POST or None, initial=_latest_address_fields(request.user))
+    if request.method == "POST":
+        if "address" in request.POST and saved.is_valid():
+            address = services.address_remember(
+                user=request.user, fields=saved.cleaned_data["address"].fields
+            )
+        elif "address" not in request.POST and form.is_valid():
+            address = services.address_remember(user=request.user, fields=form.cleaned_data)
+        else:
+            address = None
+        if address is not None:
+            request.session[CHECKOUT_ADDRESS_KEY] = address.pk
+            return redirect("cart:checkout_review")
+    return render(
+        request,
+        "cart/checkout_address.html",
+        {"form": form, "saved": saved, "addresses": saved.fields["address"].queryset},
+    )
+
+
+def _latest_address_fields(user) -> dict:
+    latest = user.addresses.first()
+    return latest.fields if latest else {"full_name": user.display_name}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def checkout_review(request):
+    lines = selectors.cart_lines(request)
+    address = Address.objects.filter(
+        user=request.user, pk=request.session.get(CHECKOUT_ADDRESS_KEY)
+    ).first()
+    if request.method == "POST":
+        form = PlaceOrderForm(request.POST)
+        if form.is_valid():
+            try:
+                order = services.order_place(
+                    user=request.user,
+                    address=address,
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    fingerprint=form.cleaned_data["fingerprint"],
+                )
+            except services.CartError as error:
+                messages.error(request, str(error))
+                return redirect("cart:detail")
+            request.session.pop(CHECKOUT_ADDRESS_KEY, None)
+            messages.success(request, f"Thank you! Your order {order.number} is placed.")
+            return redirect(order)
+    elif _checkout_blocked(request, lines):
+        return redirect("cart:detail")
+    else:
+        form = PlaceOrderForm(
+            initial={
+                "idempotency_key": uuid.uuid4(),
+                "fingerprint": services.cart_fingerprint(lines),
+            }
+        )
+    if address is None:
+        return redirect("cart:checkout")
+    return render(
+        request,
+        "cart/checkout_review.html",
+        {
+            "form": form,
+            "lines": lines,
+            "address": address,
+            "subtotal": sum(line.total for line in lines),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def order_list(request):
+    return render(
+        request, "cart/order_list.html", {"orders": selectors.order_list(user=request.user)}
+    )
+
+
+@login_required
+@require_GET
+def order_detail(request, pk):
+    order = selectors.order_get(user=request.user, pk=pk)
+    if order is None:
+        raise Http404("No such order.")
+    return render(request, "cart/order_detail.html", {"order": order})

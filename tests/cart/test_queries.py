@@ -1,0 +1,52 @@
+"""SQL per cart page and per add-to-cart: small, and the same for 1 line as for 50.
+transactional_db so that nothing test-only (savepoints) is counted."""
+
+import pytest
+
+from accounts.models import User
+from catalog.models import Product
+from tests.cart.helpers import add
+from tests.factories import make_category
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def fill_cart(client, lines: int) -> Product:
+    category = make_category()
+    products = Product.objects.bulk_create(
+        Product(category=category, name=f"P{n}", slug=f"p-{n}", price="2.00", stock=99)
+        for n in range(lines + 1)
+    )
+    for product in products[:lines]:
+        add(client, product)
+    client.get("/")  # warms the cached category list, as in any running shop
+    return products[lines]
+
+
+@pytest.fixture
+def logged_in(client):
+    client.force_login(User.objects.create_user("ann@example.com", "x", email_verified=True))
+    return client
+
+
+@pytest.mark.parametrize("lines", [1, 50])
+def test_cart_page_anonymous(client, django_assert_num_queries, lines):
+    fill_cart(client, lines)
+    with django_assert_num_queries(1):  # the lines with their products; count from Redis
+        assert len(client.get("/cart/").context["lines"]) == lines
+
+
+@pytest.mark.parametrize("lines", [1, 50])
+def test_cart_page_logged_in(logged_in, django_assert_num_queries, lines):
+    fill_cart(logged_in, lines)
+    with django_assert_num_queries(2):  # user, the lines with their products
+        assert len(logged_in.get("/cart/").context["lines"]) == lines
+
+
+@pytest.mark.parametrize("lines", [1, 50])
+def test_add_to_cart(logged_in, client, django_assert_num_queries, lines):
+    extra = fill_cart(logged_in, lines)
+    with django_assert_num_queries(2):  # product, the upsert (the user is never loaded)
+        assert add(logged_in, extra).status_code == 302
+    with django_assert_num_queries(2):  # adding more of it: the same two
+        assert add(logged_in, extra).status_code == 302

@@ -1,0 +1,64 @@
+import pytest
+from django.test import Client
+
+from accounts.models import User
+from tests.accounts.helpers import PASSWORD
+from tests.factories import make_category, make_product
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def products():
+    category = make_category()
+    return [make_product(category=category, name=f"Thing {n:02d}") for n in range(12)]
+
+
+def shown(response):
+    return [product.name for product in response.context["recently_viewed"]]
+
+
+def test_anonymous_visitor_sees_recent_products_newest_first(client, products):
+    for product in products[:3]:
+        client.get(product.get_absolute_url())
+    assert shown(client.get("/")) == ["Thing 02", "Thing 01", "Thing 00"]
+    # the product page lists the others, not itself
+    assert shown(client.get(products[1].get_absolute_url())) == ["Thing 02", "Thing 00"]
+    assert shown(client.get("/")) == ["Thing 01", "Thing 02", "Thing 00"]
+
+
+def test_only_the_last_ten_are_kept(client, products):
+    for product in products:
+        client.get(product.get_absolute_url())
+    names = shown(client.get("/"))
+    assert len(names) == 10
+    assert names[0] == "Thing 11" and "Thing 00" not in names
+
+
+def test_category_and_search_pages_do_not_show_them(client, products):
+    client.get(products[0].get_absolute_url())
+    assert shown(client.get(products[0].category.get_absolute_url())) == []
+    assert shown(client.get("/?q=thing")) == []
+
+
+def test_retired_products_drop_out(client, products):
+    client.get(products[0].get_absolute_url())
+    client.get(products[1].get_absolute_url())
+    products[0].is_active = False
+    products[0].save()
+    assert shown(client.get("/")) == ["Thing 01"]
+
+
+def test_history_moves_into_the_account_at_login_and_follows_it(client, products):
+    User.objects.create_user("ann@example.com", PASSWORD, email_verified=True)
+    client.get(products[0].get_absolute_url())
+    client.get(products[1].get_absolute_url())
+    client.post("/accounts/login/", {"username": "ann@example.com", "password": PASSWORD})
+    assert "recently_viewed" not in client.session
+    client.get(products[2].get_absolute_url())
+    expected = ["Thing 02", "Thing 01", "Thing 00"]
+    assert shown(client.get("/")) == expected
+
+    other_browser = Client()
+    other_browser.post("/accounts/login/", {"username": "ann@example.com", "password": PASSWORD})
+    assert shown(other_browser.get("/")) == expected
