@@ -388,7 +388,8 @@ defaults
     mode http
     log stdout format raw local0
     option httplog
-    timeout connect 1s
+    # A connection on loopback is up in microseconds; a retry waits min(this, 1 s) first.
+    timeout connect 500ms
     timeout client 60s
     timeout server 30s
     timeout http-keep-alive 60s

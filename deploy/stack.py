@@ -419,7 +419,7 @@ class LocalStack:
     def _write_env_file(self, instance: Instance) -> None:
         """The env file the CloudFormation user data writes, with the local services (no TLS
         on loopback, moto's endpoint and dummy keys, public-read objects instead of
-        CloudFront's Origin Access Control)."""
+        CloudFront's Origin Access Control, mail to files instead of SES)."""
         ports = self.ports
         values = {
             "DJANGO_SECRET_KEY": self.state["secret_key"],
@@ -434,6 +434,11 @@ class LocalStack:
             "AWS_DEFAULT_ACL": "public-read",
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
+            # HAProxy appends the client's address to X-Forwarded-For (CloudFront and the
+            # ALB make it 2 on AWS); login throttling counts per client address.
+            "DJANGO_PROXY_COUNT": "1",
+            # Mail goes to files every instance shares, where SES would send it.
+            "EMAIL_URL": f"filemail:///{self.directory / 'mail'}",
             "GUNICORN_BIND": f"127.0.0.1:{instance.port}",
             "GUNICORN_WORKERS": "2",
         }

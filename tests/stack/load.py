@@ -56,12 +56,14 @@ class Tally:
 
 
 def shopper_step(shopper: shop.Shopper, step: int, products: list[tuple[int, str]]) -> list:
-    """One round of a shopper's visit: a page, proof of being signed in, an add to the cart."""
+    """One round of a shopper's visit: a page, an add to the cart, the cart (which also
+    proves the shopper is still signed in)."""
     product_id, slug = products[step % len(products)]
-    outcomes = [shopper.browse(slug if step % 2 else None), shopper.check_signed_in()]
-    if shop.CART_ADD:
-        outcomes.append(shopper.add_to_cart(product_id, quantity=1 + step % 3))
-    return outcomes
+    return [
+        shopper.browse(slug if step % 2 else None),
+        shopper.add_to_cart(product_id),
+        shopper.check_signed_in(),
+    ]
 
 
 class Load:

@@ -1,12 +1,4 @@
-"""A shopper as the fault tests drive one: the shop's URLs and form fields, in one place.
-
-Signing in uses the admin's login for now (the shoppers are staff users), and "still
-signed in" is the admin index greeting the shopper. The shopper pages land separately;
-switching is a matter of the constants below:
-
-  LOGIN = "/accounts/login/", SIGNED_IN_PAGE = a page that names the shopper,
-  CART_ADD = "/cart/add/"; `stack_carts` reads the cart from PostgreSQL.
-"""
+"""A shopper as the fault tests drive one: the shop's URLs and form fields, in one place."""
 
 import json
 import textwrap
@@ -16,10 +8,10 @@ from dataclasses import dataclass, field
 
 import requests
 
-LOGIN = "/admin/login/"  # fields: username (the email), password, csrfmiddlewaretoken
-SIGNED_IN_PAGE = "/admin/"  # greets the signed-in user by name; else redirects to LOGIN
-CART_ADD = None  # "/cart/add/" (fields: product, quantity, csrfmiddlewaretoken) once it exists
-CART_PAGE = "/cart/"
+LOGIN = "/accounts/login/"  # fields: username (the email), password, csrfmiddlewaretoken
+SIGNED_IN_PAGE = "/cart/"  # the header greets a signed-in shopper: "Hi, <name>"
+GREETING = "Hi, {name}"
+CART_ADD = "/cart/add/"  # fields: product (id), quantity, csrfmiddlewaretoken; 302 when added
 CATALOGUE = "/"
 PRODUCT = "/products/{slug}/"
 CSRF_COOKIE = "csrftoken"
@@ -56,7 +48,6 @@ class Shopper:
     # Acknowledged (302) adds per product id, and adds whose outcome is unknown (no answer).
     added: Counter = field(default_factory=Counter)
     maybe_added: Counter = field(default_factory=Counter)
-    cart_at_start: dict[int, int] = field(default_factory=dict)  # product id -> quantity
 
     def request(self, method: str, path: str, **kwargs) -> tuple[requests.Response | None, str]:
         try:
@@ -100,30 +91,34 @@ class Shopper:
         return self._outcome("GET", path, response, note, ok)
 
     def check_signed_in(self) -> Outcome:
-        """The shop still knows who this is; a redirect to the login page is a lost session."""
+        """The shop still knows who this is: a page without the greeting, or a redirect to
+        the login page, is a lost session."""
         response, note = self.request("GET", SIGNED_IN_PAGE)
         if response is None:
             return self._outcome("GET", SIGNED_IN_PAGE, response, note, ok=False)
-        signed_in = response.status_code == 200 and self.name in response.text
-        signed_out = response.status_code == 302 and LOGIN in response.headers.get("Location", "")
+        greeted = GREETING.format(name=self.name) in response.text
+        signed_out = (response.status_code == 200 and not greeted) or (
+            response.status_code == 302 and LOGIN in response.headers.get("Location", "")
+        )
         return self._outcome(
             "GET",
             SIGNED_IN_PAGE,
             response,
             "signed out" if signed_out else note,
-            ok=signed_in,
+            ok=response.status_code == 200 and greeted,
             lost=signed_out,
         )
 
     def add_to_cart(self, product_id: int, quantity: int = 1) -> Outcome:
-        """POST the add; 302 acknowledges it. Without an answer the add may or may not have
-        happened (the load balancer never replays a POST), so it is tracked as uncertain."""
+        """POST the add; 302 acknowledges it. An add that got no answer, or an error that
+        may have come after the database committed it, may or may not be in the cart (the
+        load balancer never replays a POST): it is counted as uncertain, not as added."""
         data = {"product": product_id, "quantity": quantity, **self._csrf()}
         response, note = self.request("POST", CART_ADD, data=data)
         if response is not None and response.status_code == 302:
             self.added[product_id] += quantity
             return self._outcome("POST", CART_ADD, response, note, ok=True)
-        if response is None or response.status_code in (502, 504):
+        if response is None or response.status_code >= 500:
             self.maybe_added[product_id] += quantity
         return self._outcome("POST", CART_ADD, response, note, ok=False)
 
@@ -133,17 +128,16 @@ class Shopper:
 
 
 def cart_problems(shopper: Shopper, cart: dict[int, int]) -> list[str]:
-    """Compare a shopper's cart in the database with what the shop acknowledged since the
-    shopper started: every acknowledged add is there (nothing lost), and nothing beyond the
-    adds that got no answer."""
+    """Compare a shopper's cart in the database (empty when the test began) with what the
+    shop acknowledged: every acknowledged add is there (nothing lost), and nothing beyond
+    the adds whose outcome the shopper could not know."""
     problems = []
     for product in set(shopper.added) | set(shopper.maybe_added) | set(cart):
-        grew = cart.get(product, 0) - shopper.cart_at_start.get(product, 0)
         low = shopper.added[product]
         high = low + shopper.maybe_added[product]
-        if not low <= grew <= high:
+        if not low <= cart.get(product, 0) <= high:
             problems.append(
-                f"{shopper.email} product {product}: +{grew} in the cart, "
+                f"{shopper.email} product {product}: {cart.get(product, 0)} in the cart, "
                 f"{low} acknowledged, {shopper.maybe_added[product]} unanswered"
             )
     return problems
@@ -166,6 +160,14 @@ def stack_carts(stack, emails: list[str]) -> dict[str, dict[int, int]]:
     )
     carts = stack_json(stack, code)
     return {email: {int(k): v for k, v in lines.items()} for email, lines in carts.items()}
+
+
+def empty_carts(stack, emails: list[str]) -> None:
+    stack_json(
+        stack,
+        "from cart.models import CartLine; "
+        f"print(CartLine.objects.filter(cart__user__email__in={emails!r}).delete()[0])",
+    )
 
 
 def stack_json(stack, code: str):
