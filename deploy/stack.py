@@ -531,6 +531,8 @@ def main(argv: list[str] | None = None) -> int:
     stack = LocalStack(options.dir)
     try:
         if options.command == "up":
+            if stack.state and stack.running():
+                raise StackError(f"A stack already runs from {stack.directory}: see `status`.")
             try:
                 stack.up(seed=not options.no_seed, lb_port=options.port)
             except Exception:

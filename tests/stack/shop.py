@@ -45,7 +45,8 @@ class Shopper:
     name: str
     http: requests.Session = field(default_factory=requests.Session)
     served_by: Counter = field(default_factory=Counter)
-    # Acknowledged (302) adds per product id, and adds whose outcome is unknown (no answer).
+    # Acknowledged (302) adds per product id, and adds whose outcome the shopper cannot know
+    # (no answer, or a 5xx that may have come after the database committed the add).
     added: Counter = field(default_factory=Counter)
     maybe_added: Counter = field(default_factory=Counter)
 
