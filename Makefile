@@ -8,7 +8,8 @@ MANAGE := $(PY) manage.py
 SYSTEM_PACKAGES := redis-server haproxy chromium wrk
 SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/bin/chromium /usr/bin/wrk
 
-.PHONY: run test lint format check-deploy system-packages superuser clean
+.PHONY: run test test-stack stack stack-down release lint format check-deploy system-packages \
+	superuser clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,24 @@ superuser: $(VENV)/.installed
 ## after lint and the CloudFormation checks (cfn-lint, checkov)
 test: $(VENV)/.installed-dev system-packages lint cfn-lint
 	$(PY) -m pytest
+
+## test-stack: only the local stack's tests (fault tests, release and bootstrap); `make test` runs them too
+test-stack: $(VENV)/.installed-dev system-packages
+	$(PY) -m pytest -m stack
+
+## stack: the AWS topology on this machine (HAProxy, three instances, PostgreSQL, Redis, S3);
+## prints the shop's URL and the commands that kill, stop or restart a part of it
+stack: $(VENV)/.installed-dev system-packages
+	$(PY) -m deploy.stack up
+
+## stack-down: stop everything `make stack` started (by PID) and delete .stack/
+stack-down:
+	@if [ -x $(PY) ]; then $(PY) -m deploy.stack down; fi
+
+## release: dist/webshop-$(VERSION).tar.gz (app, wheels, static manifest) and its collected
+## static files; VERSION defaults to `git describe --tags --always --dirty`
+release: $(VENV)/.installed
+	$(PY) -m deploy.release build $(if $(VERSION),--version $(VERSION))
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "axes",
     "catalog",
     "cart",
+    "webapp",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Boot one app instance from an unpacked release. EC2 user data runs it (then cfn-signals
+# its exit code), and `make stack` runs it for each local instance: one script, two places.
+#
+#   bash <release>/deploy/bootstrap.sh <release dir> <env file>
+#
+#   1. a venv from the release's wheels/ (offline), unless BOOTSTRAP_VENV names one
+#   2. INSTANCE_ID (IMDSv2 on EC2, the environment locally) and RELEASE_VERSION written
+#      to the env file
+#   3. the release step: migrations exactly once per release (`manage.py release`, under a
+#      PostgreSQL advisory lock; later instances find the release recorded and skip)
+#   4. gunicorn: the systemd unit webshop.service (EC2), or a detached process group
+#   5. exit 0 once http://127.0.0.1:<port>/readyz answers 200, non-zero after a timeout
+#
+# Optional variables:
+#   BOOTSTRAP_SUPERVISOR     systemd (default) | none (a detached process group, local stack)
+#   BOOTSTRAP_VENV           an existing venv to use instead of building one (supervisor none)
+#   BOOTSTRAP_STATE_DIR      supervisor none: where gunicorn.pid and gunicorn.log go ($PWD)
+#   BOOTSTRAP_PYTHON         the interpreter a new venv is made from (python3.11)
+#   BOOTSTRAP_READY_TIMEOUT  seconds to wait for /readyz (300)
+#   BOOTSTRAP_IMDS_URL       the instance metadata service (http://169.254.169.254)
+#   INSTANCE_ID              this instance's name; unset: the EC2 instance id from IMDSv2
+#   RELEASE_VERSION          unset: <release dir>/RELEASE, else the release dir's name
+set -euo pipefail
+
+log() { printf '%s bootstrap[%s]: %s\n' "$(date -u +%FT%TZ)" "${INSTANCE_ID:-?}" "$*" >&2; }
+fail() { log "FAILED: $*"; exit 1; }
+# A process that exited but was not reaped (a zombie) is not running.
+running() { local stat; stat=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $stat != Z* ]]; }
+
+[[ $# -eq 2 ]] || fail "usage: bootstrap.sh <release dir> <env file>"
+RELEASE_DIR=$(cd "$1" && pwd)
+ENV_FILE=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+[[ -f $ENV_FILE ]] || fail "no env file at $ENV_FILE"
+[[ -f $RELEASE_DIR/manage.py ]] || fail "$RELEASE_DIR holds no release (no manage.py)"
+
+SUPERVISOR=${BOOTSTRAP_SUPERVISOR:-systemd}
+READY_TIMEOUT=${BOOTSTRAP_READY_TIMEOUT:-300}
+IMDS=${BOOTSTRAP_IMDS_URL:-http://169.254.169.254}
+SAFE='^[A-Za-z0-9][A-Za-z0-9._+-]*$'  # what may be written unquoted to the env file
+case $SUPERVISOR in systemd | none) ;; *) fail "BOOTSTRAP_SUPERVISOR must be systemd or none" ;; esac
+
+# Run a command with the env file's variables and nothing else from this shell: what
+# gunicorn gets under systemd (EnvironmentFile=), so the local stack proves the file suffices.
+with_env=(env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 HOME=/nonexistent
+  bash -c 'set -a && . "$0" && set +a && exec "$@"' "$ENV_FILE")
+
+# --- 1. venv ----------------------------------------------------------------------------
+if [[ -n ${BOOTSTRAP_VENV:-} ]]; then
+  [[ $SUPERVISOR == none ]] || fail "BOOTSTRAP_VENV is for the local stack (supervisor none)"
+  VENV=$BOOTSTRAP_VENV
+else
+  VENV=$RELEASE_DIR/.venv
+  if [[ ! -f $VENV/.complete ]]; then  # venvs cannot be moved: build in place, mark when done
+    log "creating $VENV from $RELEASE_DIR/wheels (offline)"
+    rm -rf "$VENV"
+    "${BOOTSTRAP_PYTHON:-python3.11}" -m venv "$VENV"
+    # Only the release's wheels: no index, no pip configuration from this machine.
+    env -i PATH=/usr/bin:/bin HOME=/nonexistent PIP_CONFIG_FILE=/dev/null \
+      "$VENV/bin/python" -m pip install --quiet --no-index --disable-pip-version-check \
+      --find-links "$RELEASE_DIR/wheels" -r "$RELEASE_DIR/requirements.txt"
+    touch "$VENV/.complete"
+  fi
+fi
+[[ -x $VENV/bin/gunicorn ]] || fail "no gunicorn in $VENV"
+PYTHON=$VENV/bin/python
+
+# --- 2. who and what this instance is ----------------------------------------------------
+if [[ -z ${INSTANCE_ID:-} ]]; then
+  INSTANCE_ID=$("$PYTHON" - "$IMDS" <<'PY'
+import sys
+import time
+import urllib.request
+
+base = sys.argv[1]
+for attempt in range(5):
+    try:
+        token = urllib.request.urlopen(urllib.request.Request(
+            f"{base}/latest/api/token", method="PUT",
+            headers={"X-aws-ec2-metadata-token-ttl-seconds": "300"}), timeout=2).read().decode()
+        print(urllib.request.urlopen(urllib.request.Request(
+            f"{base}/latest/meta-data/instance-id",
+            headers={"X-aws-ec2-metadata-token": token}), timeout=2).read().decode())
+        break
+    except OSError as error:
+        print(f"IMDSv2: {error}", file=sys.stderr)
+        time.sleep(1 + attempt)
+PY
+  ) || true
+  [[ -n $INSTANCE_ID ]] || fail "INSTANCE_ID unset and IMDSv2 at $IMDS did not answer"
+fi
+if [[ -z ${RELEASE_VERSION:-} ]]; then
+  if [[ -f $RELEASE_DIR/RELEASE ]]; then
+    RELEASE_VERSION=$(<"$RELEASE_DIR/RELEASE")
+  else
+    RELEASE_VERSION=$(basename "$RELEASE_DIR")
+  fi
+fi
+[[ $INSTANCE_ID =~ $SAFE ]] || fail "INSTANCE_ID '$INSTANCE_ID' is not shell-safe"
+[[ $RELEASE_VERSION =~ $SAFE ]] || fail "RELEASE_VERSION '$RELEASE_VERSION' is not shell-safe"
+
+set_env() {  # KEY VALUE: replace the key's line in the env file, keeping its mode
+  local tmp
+  tmp=$(mktemp "$ENV_FILE.XXXXXX")
+  chmod --reference="$ENV_FILE" "$tmp"
+  { grep -v "^$1=" "$ENV_FILE" || true; printf '%s=%s\n' "$1" "$2"; } >"$tmp"
+  mv "$tmp" "$ENV_FILE"
+}
+set_env INSTANCE_ID "$INSTANCE_ID"
+set_env RELEASE_VERSION "$RELEASE_VERSION"
+log "release $RELEASE_VERSION from $RELEASE_DIR, supervisor $SUPERVISOR"
+
+# --- 3. the release step -----------------------------------------------------------------
+"${with_env[@]}" "$PYTHON" "$RELEASE_DIR/manage.py" release "$RELEASE_VERSION" \
+  --instance "$INSTANCE_ID" || fail "the release step (migrations) failed"
+
+# --- 4. gunicorn ---------------------------------------------------------------------------
+bind=$(sed -n 's/^GUNICORN_BIND=//p' "$ENV_FILE" | tail -n 1)
+port=${bind##*:}
+port=${port:-8000}
+gunicorn_pid=
+if [[ $SUPERVISOR == systemd ]]; then
+  id webshop &>/dev/null || useradd --system --user-group --home-dir /opt/webshop \
+    --no-create-home --shell /sbin/nologin webshop
+  ln -sfn "$RELEASE_DIR" /opt/webshop/current
+  install -m 0644 "$RELEASE_DIR/deploy/webshop.service" /etc/systemd/system/webshop.service
+  install -d -m 0755 /etc/systemd/system/webshop.service.d
+  printf '[Service]\nEnvironmentFile=\nEnvironmentFile=%s\n' "$ENV_FILE" \
+    >/etc/systemd/system/webshop.service.d/env-file.conf
+  systemctl daemon-reload
+  systemctl enable webshop.service
+  systemctl restart webshop.service
+else
+  state=${BOOTSTRAP_STATE_DIR:-$PWD}
+  mkdir -p "$state"
+  if [[ -f $state/gunicorn.pid ]] && running "$(<"$state/gunicorn.pid")"; then
+    fail "gunicorn already runs here (pid $(<"$state/gunicorn.pid"))"
+  fi
+  # setsid: its own process group, so the stack can stop it and its workers by one id.
+  cd "$state"
+  "${with_env[@]}" setsid "$VENV/bin/gunicorn" -c "$RELEASE_DIR/deploy/gunicorn.conf.py" \
+    --pythonpath "$RELEASE_DIR" webapp.wsgi </dev/null >>"$state/gunicorn.log" 2>&1 &
+  gunicorn_pid=$!
+  echo "$gunicorn_pid" >"$state/gunicorn.pid"
+fi
+
+# --- 5. ready ------------------------------------------------------------------------------
+stop_started() {
+  if [[ -n $gunicorn_pid ]]; then kill -TERM -- "-$gunicorn_pid" 2>/dev/null || true; fi
+}
+deadline=$((SECONDS + READY_TIMEOUT))
+until "$PYTHON" -c 'import sys, urllib.request
+try:
+    sys.exit(urllib.request.urlopen(sys.argv[1], timeout=2).status != 200)
+except OSError:
+    sys.exit(1)' "http://127.0.0.1:$port/readyz"; do
+  if [[ -n $gunicorn_pid ]] && ! running "$gunicorn_pid"; then
+    fail "gunicorn exited; see $state/gunicorn.log"
+  fi
+  if ((SECONDS >= deadline)); then
+    stop_started
+    fail "/readyz on port $port did not answer 200 within $READY_TIMEOUT s"
+  fi
+  sleep 0.2
+done
+log "ready on port $port${gunicorn_pid:+ (gunicorn pid $gunicorn_pid)}"

@@ -1,0 +1,590 @@
+"""The AWS stack's topology on one machine, on loopback: `python -m deploy.stack <command>`.
+
+  up                     start everything and print the shop's URL (`make stack`)
+  down                   stop all that `up` started, by PID; delete .stack/ (`make stack-down`)
+  status                 what runs, and what the load balancer thinks of each instance
+  kill <instance>        SIGKILL its process group: a crashed instance
+  stop <instance>        drain it in the load balancer, then SIGTERM (graceful): a scale-in
+  start <instance>       run the instance bootstrap again, wait until the load balancer has it
+  restart <instance>     stop, then start: one step of a rolling update
+  rolling-restart        restart every instance, one at a time
+  restart-redis          stop and start Redis (empty afterwards, like a replaced cache node)
+  restart-postgres [--down-for S]  stop PostgreSQL, wait S seconds, start it again
+  manage <args...>       manage.py against the stack's services (createsuperuser, shell, ...)
+
+| AWS                      | here                                                           |
+|--------------------------|----------------------------------------------------------------|
+| ALB + target group       | HAProxy: round-robin, no stickiness, GET /healthz every 0.5 s  |
+| Auto Scaling group, EC2  | three gunicorns (app1-3), each started by deploy/bootstrap.sh  |
+| user data's env file     | .stack/instances/<name>/webshop.env                            |
+| RDS PostgreSQL           | PostgreSQL 15                                                  |
+| ElastiCache Redis        | Redis: no persistence, allkeys-lru, AUTH token (no TLS)        |
+| S3 + CloudFront          | moto's S3 over HTTP; pages load static files and media from it |
+
+Everything runs from .stack/ (or WEBSHOP_STACK_DIR): pids, logs, env files, data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy.local import (
+    LoadBalancer,
+    Postgres,
+    Redis,
+    S3Server,
+    free_low_port,
+    read_pid,
+    wait_for_exit,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DIRECTORY = Path(os.environ.get("WEBSHOP_STACK_DIR", ROOT / ".stack"))
+INSTANCES = ("app1", "app2", "app3")
+STATIC_BUCKET = "webshop-local-static"
+MEDIA_BUCKET = "webshop-local-media"
+REGION = "us-east-1"
+LB_PORT = 8080  # `make stack`'s URL when the port is free; otherwise one below 32768
+# Scaled down from the ALB's 35 s deregistration delay: in-flight requests here take ms.
+DRAIN_SECONDS = 5
+# gunicorn's graceful_timeout (30 s) and a margin, as systemd's TimeoutStopSec.
+STOP_SECONDS = 40
+
+
+class StackError(RuntimeError):
+    """Something the operator must act on; the message says what."""
+
+
+@dataclass
+class Instance:
+    """One app instance: its own port, working directory, env file and process group."""
+
+    name: str
+    port: int
+    directory: Path
+
+    @property
+    def env_file(self) -> Path:
+        return self.directory / "webshop.env"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.directory / "gunicorn.pid"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def pid(self) -> int | None:
+        """gunicorn's master PID (also its process group) while it runs."""
+        return read_pid(self.pidfile)
+
+
+class LocalStack:
+    def __init__(self, directory: Path | str = DEFAULT_DIRECTORY):
+        self.directory = Path(directory).resolve()
+        self.state_file = self.directory / "stack.json"
+        self.state: dict = {}
+        if self.state_file.exists():
+            self.state = json.loads(self.state_file.read_text())
+
+    # --- the parts -----------------------------------------------------------------------
+    @property
+    def ports(self) -> dict[str, int]:
+        if not self.state:
+            raise StackError(f"no stack in {self.directory}: start one with `make stack`")
+        return self.state["ports"]
+
+    @property
+    def postgres(self) -> Postgres:
+        return Postgres(Path(self.state["postgres_dir"]), self.ports["postgres"])
+
+    @property
+    def redis(self) -> Redis:
+        return Redis(self.directory / "redis", self.ports["redis"], self.state["redis_token"])
+
+    @property
+    def s3(self) -> S3Server:
+        return S3Server(self.directory / "s3", self.ports["s3"])
+
+    @property
+    def load_balancer(self) -> LoadBalancer:
+        servers = {name: self.ports[name] for name in INSTANCES}
+        return LoadBalancer(self.directory / "haproxy", self.ports["lb"], servers)
+
+    @property
+    def instances(self) -> dict[str, Instance]:
+        return {
+            name: Instance(name, self.ports[name], self.directory / "instances" / name)
+            for name in INSTANCES
+        }
+
+    def instance(self, name: str) -> Instance:
+        try:
+            return self.instances[name]
+        except KeyError:
+            choices = ", ".join(INSTANCES)
+            raise StackError(f"no instance {name!r}: choose one of {choices}") from None
+
+    @property
+    def url(self) -> str:
+        return self.load_balancer.url
+
+    @property
+    def release(self) -> str:
+        return self.state["release"]
+
+    # --- up and down ---------------------------------------------------------------------
+    def up(self, *, seed: bool = True, lb_port: int | None = None, out=print) -> None:
+        """Start it all. `lb_port`: the load balancer's port; None: 8080 when free, 0: any."""
+        if self.state and self.running():
+            raise StackError(f"a stack already runs from {self.directory}: `make stack-down` first")
+        started = time.monotonic()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.chmod(0o755)  # PostgreSQL runs as its own user and must reach its directory
+        taken: set[int] = set()
+        ports = {name: free_low_port(taken) for name in ("postgres", "redis", "s3", *INSTANCES)}
+        if lb_port is None:  # `make stack`: a port people remember, when it is free
+            lb_port = LB_PORT if _port_free(LB_PORT) else 0
+        ports["lb"] = lb_port or free_low_port(taken)
+        self.state = {
+            "ports": ports,
+            "postgres_dir": str(self._postgres_directory()),
+            "release": _local_release_version(),
+            "secret_key": secrets.token_urlsafe(48),
+            "redis_token": secrets.token_hex(16),  # ElastiCache's AUTH token
+        }
+        self.state_file.write_text(json.dumps(self.state, indent=2) + "\n")
+
+        out("PostgreSQL (RDS), Redis (ElastiCache), S3 (moto) ...")
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            for future in [
+                pool.submit(self._start_postgres),
+                pool.submit(self.redis.start),
+                pool.submit(self._start_s3),
+            ]:
+                future.result()
+        out("Static files: collected once, uploaded to the static bucket ...")
+        self._publish_static()
+        for instance in self.instances.values():
+            instance.directory.mkdir(parents=True, exist_ok=True)
+            self._write_env_file(instance)
+        out(f"Three instances, bootstrapped together (release {self.release}) ...")
+        self.bootstrap(*INSTANCES)
+        if seed:
+            out("Demo catalogue (images to the media bucket) ...")
+            self.manage("seed_demo")
+        out("Load balancer (HAProxy) ...")
+        balancer = self.load_balancer.start()
+        for name in INSTANCES:
+            balancer.wait_for_status(name, "UP")
+        out(f"Up in {time.monotonic() - started:.0f} s.")
+
+    def running(self) -> bool:
+        """Whether any process of this stack still runs."""
+        pidfiles = [
+            self.directory / "haproxy" / "haproxy.pid",
+            self.directory / "s3" / "moto.pid",
+            self.directory / "redis" / "redis.pid",
+            self.postgres.data / "postmaster.pid",
+            *(i.pidfile for i in self.instances.values()),
+        ]
+        return any(read_pid(pidfile) for pidfile in pidfiles)
+
+    def down(self, *, keep: bool = False) -> None:
+        """Stop everything `up` started, by the PIDs it recorded; then delete the directory."""
+        if not self.state:
+            return
+        with ThreadPoolExecutor(max_workers=len(INSTANCES)) as pool:
+            list(pool.map(self._stop_process, self.instances.values()))
+        self.load_balancer.stop()
+        self.s3.stop()
+        self.redis.stop()
+        self.postgres.stop()
+        if not keep:
+            postgres = self.postgres.directory
+            _remove_tree(postgres if postgres.is_relative_to(self.directory) else postgres.parent)
+            _remove_tree(self.directory)
+
+    # --- instances -----------------------------------------------------------------------
+    def bootstrap(self, *names: str) -> dict[str, str]:
+        """Run deploy/bootstrap.sh for these instances at once, as an Auto Scaling group
+        launches them; return each one's output. Raises if any did not get ready."""
+        with ThreadPoolExecutor(max_workers=len(names)) as pool:
+            results = dict(zip(names, pool.map(self._bootstrap_one, names), strict=True))
+        failed = {name: output for name, (code, output) in results.items() if code != 0}
+        if failed:
+            detail = "\n".join(f"--- {name}:\n{output[-3000:]}" for name, output in failed.items())
+            raise StackError(f"bootstrap failed for {', '.join(failed)}:\n{detail}")
+        return {name: output for name, (_, output) in results.items()}
+
+    def _bootstrap_one(self, name: str) -> tuple[int, str]:
+        instance = self.instance(name)
+        environment = {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "HOME": str(instance.directory),
+            "LANG": "C.UTF-8",
+            "INSTANCE_ID": name,
+            "RELEASE_VERSION": self.release,
+            "BOOTSTRAP_SUPERVISOR": "none",
+            "BOOTSTRAP_VENV": sys.prefix,
+            "BOOTSTRAP_STATE_DIR": str(instance.directory),
+            "BOOTSTRAP_READY_TIMEOUT": "60",
+        }
+        result = subprocess.run(
+            ["bash", str(ROOT / "deploy" / "bootstrap.sh"), str(ROOT), str(instance.env_file)],
+            cwd=instance.directory,
+            env=environment,
+            capture_output=True,
+            text=True,
+        )
+        output = result.stdout + result.stderr
+        with (instance.directory / "bootstrap.log").open("a") as log:
+            log.write(output)
+        return result.returncode, output
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the instance's process group, as when an instance dies; no drain."""
+        instance = self.instance(name)
+        pid = instance.pid()
+        if pid is None:
+            raise StackError(f"{name} is not running")
+        os.killpg(pid, signal.SIGKILL)
+        wait_for_exit(pid, 10)
+
+    def stop(self, name: str) -> dict[str, float]:
+        """Take the instance out like the ALB's deregistration, then SIGTERM it: the load
+        balancer sends it nothing new, what is in flight finishes, gunicorn exits gracefully.
+        Returns how long each phase took (seconds)."""
+        instance = self.instance(name)
+        balancer = self.load_balancer
+        clock = _Clock()
+        balancer.set_state(name, "drain")
+        balancer.wait_until_idle(name, DRAIN_SECONDS)
+        clock.lap("drain")
+        self._stop_process(instance)
+        balancer.set_state(name, "maint")
+        clock.lap("exit")
+        return clock.laps
+
+    def start(self, name: str) -> dict[str, float]:
+        """Boot the instance again with the same script and env file, and wait until the load
+        balancer's health checks have put it back in the pool. Returns the phases' seconds."""
+        instance = self.instance(name)
+        if instance.pid() is not None:
+            raise StackError(f"{name} is already running (pid {instance.pid()})")
+        clock = _Clock()
+        self.bootstrap(name)
+        clock.lap("boot")
+        balancer = self.load_balancer
+        balancer.set_state(name, "ready")
+        balancer.wait_for_status(name, "UP")
+        clock.lap("healthy")
+        return clock.laps
+
+    def restart(self, name: str) -> dict[str, float]:
+        return self.stop(name) | self.start(name)
+
+    def rolling_restart(self) -> dict[str, dict[str, float]]:
+        """Restart the instances one at a time, as an Auto Scaling rolling update replaces
+        them; returns each one's phases."""
+        return {name: self.restart(name) for name in INSTANCES}
+
+    def _stop_process(self, instance: Instance) -> None:
+        pid = instance.pid()
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGTERM)  # the master; it stops its workers gracefully
+        if not wait_for_exit(pid, STOP_SECONDS):
+            os.killpg(pid, signal.SIGKILL)
+            wait_for_exit(pid, 5)
+
+    # --- shared services -----------------------------------------------------------------
+    def restart_redis(self) -> None:
+        redis = self.redis
+        redis.stop()
+        redis.start()
+
+    def stop_postgres(self) -> None:
+        self.postgres.stop()
+
+    def start_postgres(self) -> None:
+        self.postgres.start()
+
+    def restart_postgres(self, down_for: float = 0) -> None:
+        self.stop_postgres()
+        time.sleep(down_for)
+        self.start_postgres()
+
+    def manage(self, *args: str, check: bool = True) -> str:
+        """Run manage.py with app1's env file (the stack's services); returns its output."""
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            cwd=ROOT,
+            env=self.environment(),
+            capture_output=True,
+            text=True,
+        )
+        if check and result.returncode != 0:
+            raise StackError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+        return result.stdout
+
+    def environment(self) -> dict[str, str]:
+        """app1's env file as a process environment (what gunicorn gets)."""
+        environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+        environment.update(read_env_file(self.instance(INSTANCES[0]).env_file))
+        return environment
+
+    def status(self) -> str:
+        ports = self.ports
+        lines = [f"Shop: {self.url}/   (release {self.release}, from {self.directory})"]
+        try:
+            stats = self.load_balancer.stats()
+        except OSError:
+            stats = {}
+            lines.append("load balancer: NOT RUNNING")
+        for name, instance in self.instances.items():
+            pid = instance.pid()
+            in_lb = stats.get(name, {}).get("status", "-")
+            state = f"pid {pid}" if pid else "stopped"
+            lines.append(f"  {name}  {instance.url}  {state:<12} load balancer: {in_lb}")
+        services = [
+            ("PostgreSQL", self.postgres.data / "postmaster.pid", "postgres"),
+            ("Redis", self.directory / "redis" / "redis.pid", "redis"),
+            ("S3 (moto)", self.directory / "s3" / "moto.pid", "s3"),
+        ]
+        for label, pidfile, key in services:
+            state = "running" if read_pid(pidfile) else "STOPPED"
+            lines.append(f"  {label:<11} 127.0.0.1:{ports[key]}  {state}")
+        return "\n".join(lines)
+
+    # --- helpers -------------------------------------------------------------------------
+    def _postgres_directory(self) -> Path:
+        """.stack/postgres, unless the postgres user cannot reach it (a clone under /root):
+        then a directory of its own under /tmp, removed by `down`."""
+        if os.geteuid() != 0:
+            return self.directory / "postgres"
+        reachable = subprocess.run(
+            ["runuser", "-u", "postgres", "--", "test", "-x", str(self.directory)],
+            capture_output=True,
+        )
+        if reachable.returncode == 0:
+            return self.directory / "postgres"
+        directory = Path(tempfile.mkdtemp(prefix="webshop-stack-postgres-"))
+        directory.chmod(0o755)
+        return directory / "postgres"
+
+    def _start_postgres(self) -> None:
+        postgres = self.postgres.start()
+        postgres.create_database("webshop")
+
+    def _start_s3(self) -> None:
+        self.s3.start()
+        s3 = self.s3_client()
+        for bucket in (STATIC_BUCKET, MEDIA_BUCKET):
+            s3.create_bucket(Bucket=bucket)
+
+    def s3_client(self):
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            # publish_static uploads with 16 threads; boto3's default pool holds 10.
+            config=Config(max_pool_connections=16),
+            endpoint_url=self.s3.url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 (moto's dummy credentials)
+        )
+
+    def _publish_static(self) -> None:
+        from deploy.static import collect_static, publish_static
+
+        static_root = self.directory / "static"
+        collect_static(static_root)
+        publish_static(static_root, s3=self.s3_client(), bucket=STATIC_BUCKET, acl="public-read")
+
+    def _write_env_file(self, instance: Instance) -> None:
+        """The env file the CloudFormation user data writes, with the local services (no TLS
+        on loopback, moto's endpoint and dummy keys, public-read objects instead of
+        CloudFront's Origin Access Control, mail to files instead of SES)."""
+        ports = self.ports
+        values = {
+            "DJANGO_SECRET_KEY": self.state["secret_key"],
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_HTTPS": "false",
+            "DATABASE_URL": self.postgres.url(),
+            "REDIS_URL": self.redis.url(),
+            "AWS_STORAGE_BUCKET_NAME": STATIC_BUCKET,
+            "AWS_MEDIA_BUCKET_NAME": MEDIA_BUCKET,
+            "AWS_S3_REGION_NAME": REGION,
+            "AWS_S3_ENDPOINT_URL": f"http://127.0.0.1:{ports['s3']}",
+            "AWS_DEFAULT_ACL": "public-read",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            # HAProxy appends the client's address to X-Forwarded-For (CloudFront and the
+            # ALB make it 2 on AWS); login throttling counts per client address.
+            "DJANGO_PROXY_COUNT": "1",
+            # Mail goes to files every instance shares, where SES would send it.
+            "EMAIL_URL": f"filemail:///{self.directory / 'mail'}",
+            "GUNICORN_BIND": f"127.0.0.1:{instance.port}",
+            "GUNICORN_WORKERS": "2",
+        }
+        lines = [f"{key}={value}" for key, value in values.items()]
+        instance.env_file.write_text(
+            "# Written by deploy/stack.py, as CloudFormation's user data writes\n"
+            "# /etc/webshop/webshop.env; deploy/bootstrap.sh appends INSTANCE_ID and\n"
+            "# RELEASE_VERSION.\n" + "\n".join(lines) + "\n"
+        )
+        instance.env_file.chmod(0o600)
+
+
+class _Clock:
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = round(now - self._last, 1)
+        self._last = now
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=value lines (systemd's EnvironmentFile format as the stack writes it)."""
+    values = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value
+    return values
+
+
+def _local_release_version() -> str:
+    result = subprocess.run(
+        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+    )
+    return f"local-{result.stdout.strip()}" if result.returncode == 0 else "local"
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _remove_tree(directory: Path) -> None:
+    import shutil
+
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.stack",
+        description="The AWS stack's topology on loopback: HAProxy, three instances, "
+        "PostgreSQL, Redis, S3 (moto).",
+    )
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIRECTORY, help="state directory")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start the stack and print the shop's URL")
+    up.add_argument("--no-seed", action="store_true", help="no demo catalogue")
+    up.add_argument("--port", type=int, help=f"the load balancer's port (default {LB_PORT})")
+    down = commands.add_parser("down", help="stop everything, delete the state directory")
+    down.add_argument("--keep", action="store_true", help="keep the state directory (logs)")
+    commands.add_parser("status", help="what runs, and the load balancer's view")
+    for name, text in [
+        ("kill", "SIGKILL one instance (no drain)"),
+        ("stop", "drain one instance in the load balancer, then SIGTERM it"),
+        ("start", "boot one instance again with deploy/bootstrap.sh"),
+        ("restart", "stop, then start one instance"),
+    ]:
+        command = commands.add_parser(name, help=text)
+        command.add_argument("instance", choices=INSTANCES)
+    commands.add_parser("rolling-restart", help="restart every instance, one at a time")
+    commands.add_parser("restart-redis", help="stop and start Redis (it comes back empty)")
+    postgres = commands.add_parser("restart-postgres", help="stop and start PostgreSQL")
+    postgres.add_argument("--down-for", type=float, default=0, help="seconds to stay down")
+    manage = commands.add_parser("manage", help="manage.py against the stack's services")
+    manage.add_argument("args", nargs=argparse.REMAINDER)
+    options = parser.parse_args(argv)
+
+    stack = LocalStack(options.dir)
+    try:
+        if options.command == "up":
+            if stack.state and stack.running():
+                raise StackError(f"A stack already runs from {stack.directory}: see `status`.")
+            try:
+                stack.up(seed=not options.no_seed, lb_port=options.port)
+            except Exception:
+                print(f"The stack did not come up; logs are in {stack.directory}.", file=sys.stderr)
+                print("Stop what did start with `make stack-down`.", file=sys.stderr)
+                raise
+            print(stack.status())
+            print(USAGE.format(url=stack.url))
+        elif options.command == "down":
+            stack.down(keep=options.keep)
+        elif options.command == "status":
+            print(stack.status())
+        elif options.command in ("kill", "stop", "start", "restart"):
+            phases = getattr(stack, options.command)(options.instance)
+            if phases:
+                print(f"{options.instance}: " + ", ".join(f"{k} {v} s" for k, v in phases.items()))
+            print(stack.status())
+        elif options.command == "rolling-restart":
+            for name, phases in stack.rolling_restart().items():
+                print(f"{name}: " + ", ".join(f"{k} {v} s" for k, v in phases.items()))
+            print(stack.status())
+        elif options.command == "restart-redis":
+            stack.restart_redis()
+        elif options.command == "restart-postgres":
+            stack.restart_postgres(options.down_for)
+        elif options.command == "manage":
+            result = subprocess.run(
+                [sys.executable, str(ROOT / "manage.py"), *options.args],
+                cwd=ROOT,
+                env=stack.environment(),
+            )
+            return result.returncode
+    except StackError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+USAGE = """
+The shop: {url}/    (every response names its instance in X-Served-By)
+
+  python -m deploy.stack status                  the load balancer's view of each instance
+  python -m deploy.stack kill app2               SIGKILL an instance (a crash)
+  python -m deploy.stack stop app2               drain it, then SIGTERM (graceful)
+  python -m deploy.stack start app2              boot it again with deploy/bootstrap.sh
+  python -m deploy.stack restart app2            stop + start; rolling-restart does all three
+  python -m deploy.stack restart-redis           Redis restarts empty; nobody is logged out
+  python -m deploy.stack restart-postgres --down-for 5
+  python -m deploy.stack manage createsuperuser  an admin for {url}/admin/
+  make stack-down                                stop it all
+(with the project's venv: .venv/bin/python -m deploy.stack ...)"""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
