@@ -46,14 +46,3 @@ def test_every_output_read_from_a_tier_exists(templates):
     assert reads
     for logical, output in reads:
         assert output in templates[NESTED_STACKS[logical]]["Outputs"], (logical, output)
-
-
-def test_instances_get_exactly_the_variables_of_the_production_example():
-    """The env file the user data writes and deploy/production.env.example (what
-    `make check-deploy` checks) name the same variables."""
-    user_data = (CFN / "stacks" / "app.yaml").read_text()
-    block = user_data.split('cat > "$ENV_FILE" <<ENV', 1)[1].split("ENV\n", 1)[0]
-    written = set(re.findall(r"^\s*([A-Z][A-Z0-9_]+)=", block, re.M))
-    example = (CFN.parent / "deploy" / "production.env.example").read_text()
-    documented = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", example, re.M))
-    assert written == documented

@@ -68,12 +68,12 @@ def test_a_killed_instance_leaves_the_pool_and_loses_nothing(stack, shoppers, pr
     )
     # Each shopper has one request in flight at a time, so at most SHOPPERS were on app2 when
     # it died. The load balancer sends every other request elsewhere: connection failures for
-    # any method, and GETs that died with app2 too. A POST that app2 may have processed is
-    # never replayed: the shopper gets no answer (or a 502) and does not know whether the add
-    # happened; the cart check counts such adds as uncertain, never as lost.
+    # any method, and GETs that died with app2 before answering. What cannot be saved: a POST
+    # that app2 may have processed (never replayed: the cart check counts such adds as
+    # uncertain, never as lost) and a response cut off halfway through its body.
     failed = [str(o) for o in tally.failed]
     assert len(failed) <= SHOPPERS, failed
-    assert all(o.method == "POST" and o.status in (None, 502) for o in tally.failed), failed
+    assert all(o.status in (None, 502) for o in tally.failed), failed
     left_pool = killed_at + out_of_pool
     assert not [o for o in tally.outcomes if o.served_by == "app2" and o.at > left_pool]
     assert stack.load_balancer.stats()["app2"]["status"] == "DOWN"
@@ -124,7 +124,10 @@ def test_a_database_outage_answers_503_and_heals_itself(stack, shoppers, product
         time.sleep(1)
         readyz = {i.name: requests.get(f"{i.url}/readyz", timeout=5) for i in instances}
         healthz = {i.name: requests.get(f"{i.url}/healthz", timeout=5) for i in instances}
-        page = requests.get(f"{stack.url}/", timeout=5)
+        # A page that needs the database (a product no cache holds); the catalogue pages
+        # already cached in the instances' memory may keep answering 200.
+        page = requests.get(f"{stack.url}/products/not-in-any-cache/", timeout=5)
+        home = requests.get(f"{stack.url}/", timeout=5)
         in_pool = {name: row["status"] for name, row in stack.load_balancer.stats().items()}
         time.sleep(max(0.0, 4 - (time.monotonic() - stopped_at)))
         stack.start_postgres()
@@ -154,6 +157,7 @@ def test_a_database_outage_answers_503_and_heals_itself(stack, shoppers, product
     assert page.headers["Retry-After"] == "5"
     assert b"Back in a moment" in page.content
     assert b"Traceback" not in page.content
+    assert home.status_code in (200, 503) and b"Traceback" not in home.content
     assert during and all(o.status == 503 for o in during if not o.ok)
     assert not unexpected, [str(o) for o in unexpected]
     # Afterwards: the same processes serve again within seconds, and remember everyone.
