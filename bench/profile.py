@@ -1,0 +1,95 @@
+"""--profile: where an endpoint's CPU goes inside gunicorn, sampled with py-spy under load.
+
+py-spy samples every worker's threads while they run on a CPU (not while they wait on
+PostgreSQL or Redis: bench/cpu.py counts the database's own CPU). Each sample is charged
+to the nearest frame, from the leaf up, that belongs to a known part of the stack, so the
+shares add up to 100% and read as "what to make cheaper".
+"""
+
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+PY_SPY = Path(sys.executable).with_name("py-spy")  # bench/requirements.txt installs it
+
+# (part, pattern on "function (file:line)"): the first match from the leaf upward wins.
+PARTS = [
+    ("password hashing", r"hashlib|/auth/hashers\.py"),
+    ("psycopg2: send query, read rows", r"django/db/backends/"),
+    ("ORM: build SQL, make objects", r"django/db/models/"),
+    ("Redis client", r"/redis/|/django_redis/"),
+    ("sessions and signing", r"django/contrib/sessions/|django/core/signing\.py|webapp/sessions"),
+    ("templates", r"django/template/|django/templatetags/|django/forms/"),
+    ("static file URLs (manifest)", r"django/contrib/staticfiles/|whitenoise/"),
+    ("URL resolving and reversing", r"django/urls/"),
+    ("shop code", r"\((accounts|catalog|cart|webapp)/"),
+    (
+        "middleware and request handling",
+        r"django/(core/handlers|middleware|http|utils/deprecation)",
+    ),
+    ("auth, messages, axes", r"django/contrib/(auth|messages)/|/axes/"),
+    ("gunicorn (HTTP parsing, writing)", r"gunicorn/"),
+]
+_COMPILED = [(name, re.compile(pattern)) for name, pattern in PARTS]
+_IN_REQUEST = "handle_request (gunicorn/workers/gthread.py"
+_FRAME = re.compile(r"^(?P<function>.+?) \((?P<file>[^:()]+)(?::\d+)?\)$")
+_PROJECT = re.compile(r"^(accounts|catalog|cart|webapp)/")
+
+
+def command(master_pid: int, seconds: float, output: Path, rate: int) -> list[str]:
+    """py-spy sampling gunicorn and all its workers; raw collapsed stacks to `output`."""
+    return (
+        [str(PY_SPY), "record", "--pid", str(master_pid), "--subprocesses", "--nonblocking"]
+        + ["--rate", str(rate), "--duration", str(max(1, round(seconds)))]
+        + ["--format", "raw", "--output", str(output)]
+    )
+
+
+def _stacks(raw: str):
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            yield stack.split(";"), int(count)
+
+
+def summarise(raw: str, *, rate: int, requests: int, top: int = 12) -> dict:
+    """Shares of in-request CPU samples by part of the stack, and the shop's costliest
+    functions (inclusive), with CPU ms per request in the workers."""
+    parts, functions = Counter(), Counter()
+    total = 0
+    for frames, count in _stacks(raw):
+        if not any(_IN_REQUEST in frame for frame in frames):
+            continue  # the worker's own loop, between requests
+        total += count
+        part = next(
+            (name for frame in reversed(frames) for name, rx in _COMPILED if rx.search(frame)),
+            "other (stdlib, libraries)",
+        )
+        parts[part] += count
+        seen = set()
+        for frame in frames:
+            found = _FRAME.match(frame)
+            if found and _PROJECT.match(found["file"]) and frame not in seen:
+                seen.add(frame)
+                functions[f"{found['function']} ({found['file']})"] += count
+    return {
+        "samples": total,
+        "cpu_ms_per_request": round(total / rate * 1000 / requests, 2) if requests else None,
+        "parts": {name: round(n / total, 3) for name, n in parts.most_common()} if total else {},
+        "shop_functions": {name: round(n / total, 3) for name, n in functions.most_common(top)}
+        if total
+        else {},
+    }
+
+
+def report(label: str, summary: dict) -> str:
+    lines = [
+        f"{label}: {summary['samples']:,} samples in requests, "
+        f"{summary['cpu_ms_per_request']} ms of worker CPU per request"
+    ]
+    lines += [f"  {share:6.1%}  {name}" for name, share in summary["parts"].items()]
+    if summary["shop_functions"]:
+        lines.append("  shop functions (inclusive):")
+        lines += [f"  {share:6.1%}  {name}" for name, share in summary["shop_functions"].items()]
+    return "\n".join(lines)

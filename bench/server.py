@@ -1,0 +1,164 @@
+"""The shop under test: throwaway PostgreSQL and Redis, the project's settings, gunicorn.
+
+Everything runs on loopback from one temporary directory and is stopped by PID at the end;
+gunicorn's output (access log included) goes to a file the harness reads between runs.
+"""
+
+import os
+import runpy
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from bench import figures
+from deploy.local import Postgres, Redis, free_port
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+GUNICORN_CONF = BASE_DIR / "deploy" / "gunicorn.conf.py"
+
+
+@dataclass
+class Services:
+    environment: dict[str, str]  # what the shop needs to use them
+    pids: dict[str, int]  # the root process of each, for bench/cpu.py
+
+
+@contextmanager
+def services():
+    """PostgreSQL and Redis for one run, on loopback, gone afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix="webshop-bench-"))
+    workdir.chmod(0o755)  # PostgreSQL runs as its own user and must reach its directory
+    started = []
+    try:
+        postgres = Postgres(workdir / "postgres", free_port()).start()
+        started.append(postgres)
+        postgres.create_database("webshop")
+        redis = Redis(workdir / "redis", free_port()).start()
+        started.append(redis)
+        environment = {
+            "DJANGO_SETTINGS_MODULE": "webapp.settings",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_DEBUG": "false",
+            "DJANGO_HTTPS": "false",
+            "DJANGO_BENCHMARK": "true",
+            "DATABASE_URL": postgres.url(),
+            "REDIS_URL": redis.url(),
+            "DJANGO_STATIC_ROOT": str(workdir / "static"),
+            "DJANGO_MEDIA_ROOT": str(workdir / "media"),
+            "INSTANCE_ID": "bench",
+        }
+        pids = {
+            "postgresql": int((postgres.data / "postmaster.pid").read_text().split()[0]),
+            "redis": int(redis.pidfile.read_text()),
+        }
+        yield Services(environment, pids)
+    finally:
+        while started:
+            started.pop().stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def gunicorn_shape(workers: int | None, threads: int | None) -> tuple[int, int]:
+    """Workers and threads gunicorn will use: the CLI's, else deploy/gunicorn.conf.py's own
+    defaults for this machine (read from the file, so the two can never disagree)."""
+    overrides = {"GUNICORN_WORKERS": workers, "GUNICORN_THREADS": threads}
+    saved = {name: os.environ.get(name) for name in overrides}
+    try:
+        for name, value in overrides.items():
+            if value is not None:
+                os.environ[name] = str(value)
+        conf = runpy.run_path(str(GUNICORN_CONF))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return conf["workers"], conf["threads"]
+
+
+@dataclass
+class Gunicorn:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        with self.log.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
+
+    def wait_answered(self, offset: int, requests: set[str], sent: int, timeout=60.0) -> str:
+        """The log since `offset` once gunicorn has answered all `sent` of these requests
+        (wrk stops with some in flight), or once it has stayed silent for a few seconds
+        (a request lost with a closed connection is never answered)."""
+        deadline = time.monotonic() + timeout
+        size, since = -1, time.monotonic()
+        while True:
+            log = self.log_since(offset)
+            if sum(figures.access_log_statuses(log, requests).values()) >= sent:
+                return log
+            if len(log) != size:
+                size, since = len(log), time.monotonic()
+            elif time.monotonic() - since > 3 or time.monotonic() > deadline:
+                return log
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=40)
+
+
+@contextmanager
+def gunicorn(environment: dict[str, str], workers: int, threads: int, log: Path):
+    """gunicorn with deploy/gunicorn.conf.py on a free loopback port, ready when it answers."""
+    port = free_port()
+    env = {
+        **os.environ,
+        **environment,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+        "GUNICORN_THREADS": str(threads),
+    }
+    with log.open("ab") as out:  # O_APPEND: every worker's lines land whole, in order
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "webapp.wsgi"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Gunicorn(url=f"http://127.0.0.1:{port}", process=process, log=log)
+    try:
+        _wait_ready(server)
+        yield server
+    finally:
+        server.stop()
+
+
+def _wait_ready(server: Gunicorn, timeout: float = 60.0) -> None:
+    """Ready when /healthz answers (the warm-up round pays for the other workers' imports)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited; see {server.log}")
+        try:
+            if requests.get(f"{server.url}/healthz", timeout=1).ok:
+                return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise TimeoutError(f"gunicorn did not answer /healthz within {timeout} s; see {server.log}")
