@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench.harness import Options, main
+from bench.harness import ENDPOINT_KEYS, Options, main
 
 
 def parse(argv: list[str]) -> Options:
@@ -32,6 +32,13 @@ def parse(argv: list[str]) -> Options:
     )
     parser.add_argument("--results", type=Path, default=Path("bench-results"), help="output folder")
     parser.add_argument(
+        "--only",
+        default="",
+        metavar="KEYS",
+        help="measure only these endpoints (comma-separated; the ceiling always runs): "
+        + ", ".join(ENDPOINT_KEYS),
+    )
+    parser.add_argument(
         "--profile",
         default="",
         metavar="KEYS",
@@ -52,8 +59,17 @@ def parse(argv: list[str]) -> Options:
             args.scale_products if args.scale_products is not None else 10_000 if quick else 100_000
         ),
         results=args.results.resolve(),
-        profile=[key for key in args.profile.split(",") if key],
+        only=keys(parser, args.only),
+        profile=keys(parser, args.profile),
     )
+
+
+def keys(parser: argparse.ArgumentParser, value: str) -> list[str]:
+    chosen = [key for key in value.split(",") if key]
+    unknown = set(chosen) - set(ENDPOINT_KEYS)
+    if unknown:
+        parser.error(f"unknown endpoints {', '.join(sorted(unknown))}; known: {ENDPOINT_KEYS}")
+    return chosen
 
 
 if __name__ == "__main__":

@@ -215,6 +215,20 @@ def scale_kept(small: Summary, large: Summary) -> float:
     return large.ratio / small.ratio
 
 
+def scale_comparison(small: dict[str, Summary], large: dict[str, Summary]) -> dict[str, dict]:
+    """Per endpoint measured in both phases: its ratio in each, and what it keeps."""
+    return {
+        key: {
+            "ratio_small": small[key].ratio,
+            "ratio_large": large[key].ratio,
+            "kept": scale_kept(small[key], large[key]),
+            "req_per_s_kept": large[key].req_per_s / small[key].req_per_s,
+        }
+        for key in large
+        if key in small and key != "ceiling"
+    }
+
+
 def lost_updates(*, database_total: int, server_successes: int) -> int:
     """Adds the server confirmed (302) that the cart does not hold; negative means extra."""
     return server_successes - database_total

@@ -21,6 +21,20 @@ WRK_SCRIPT = Path(__file__).with_name("wrk.lua")
 # Terms from the demo vocabulary: each matches a few products, more with the large catalogue.
 SEARCH_TERMS = ["tea", "brass", "oak", "mug", "pen", "linen", "walnut", "kite", "soap", "lamp"]
 ROTATED_PRODUCTS = 50
+# Every endpoint, in the order each round runs them (the ceiling first).
+LABELS = {
+    "ceiling": "ceiling (session + 1 query)",
+    "home": "catalogue list (home)",
+    "home_user": "catalogue list, logged in",
+    "category": "category page",
+    "search": "search",
+    "product": "product page",
+    "product_user": "product page, logged in",
+    "cart": "cart page (3 lines)",
+    "add_to_cart": "add to cart (POST)",
+    "login": "login (POST, PBKDF2)",
+}
+ENDPOINT_KEYS = list(LABELS)
 PAGES = ["home", "home_user", "category", "search", "product", "product_user", "cart"]
 SCALE_KEYS = ["ceiling", "home", "category", "search"]
 # Other processes using more of the machine than this during a run make its figures suspect.
@@ -39,6 +53,7 @@ class Options:
     threads: int | None
     scale_products: int
     results: Path
+    only: list[str] = field(default_factory=list)  # endpoint keys; the ceiling always runs
     profile: list[str] = field(default_factory=list)
 
 
@@ -47,11 +62,14 @@ class Endpoint:
     """One thing wrk hammers: the requests it rotates over, as whom, and what must answer."""
 
     key: str
-    label: str
     lines: list[str]  # "PATH" or "PATH<TAB>BODY", see bench/wrk.lua
     cookie: str
     method: str = "GET"
     expect: int = 200
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.key]
 
     @property
     def requests(self) -> set[str]:
@@ -108,17 +126,19 @@ class Phase:
                 yield f"{self.name} {f'round {number}' if number else 'warm-up'}", key, run
 
     def failed_runs(self) -> list[str]:
+        """Runs with a wrong status, a socket error or an unanswered request; and measured
+        runs without a single response in time (no figures: make the runs longer)."""
         return [
             f"{round_name}: {key}: "
             + (
-                "no response completed within the run"
-                if not run.requests
-                else f"{run.failures} bad (wrk statuses {run.statuses}, gunicorn statuses "
+                f"{run.failures} bad (wrk statuses {run.statuses}, gunicorn statuses "
                 f"{run.server_statuses}, socket errors {run.socket_errors}, "
                 f"{run.unanswered} of {run.sent} sent never answered)"
+                if run.failures
+                else "no response completed within the run"
             )
             for round_name, key, run in self.named_runs()
-            if run.failures or not run.requests
+            if run.failures or (not run.requests and "warm-up" not in round_name)
         ]
 
     def as_json(self) -> dict:
@@ -213,10 +233,8 @@ class Bench:
             run = self.run(endpoint, self.options.duration, "profile")
         finally:
             sampler.wait(timeout=self.options.duration + 30)
-        summary = profile.summarise(
-            raw.read_text(), rate=PROFILE_RATE, requests=sum(run.server_statuses.values())
-        )
-        print(profile.report(endpoint.label, summary), flush=True)
+        summary = profile.summarise(raw.read_text())
+        print(profile.report(endpoint.label, summary, run.cpu["cpu_ms_per_request"]), flush=True)
         return {**summary, "req_per_s": run.req_per_s, "cpu": run.cpu}
 
 
@@ -253,20 +271,25 @@ def main(options: Options) -> int:
         with server.gunicorn(services.environment, workers, threads, log) as app:
             bench = Bench(app, services.pids, options)
             endpoints, add_check = prepare(app.url, options.results)
-            phases.append(bench.phase("main", endpoints, add_check))
+            measured = {
+                key: endpoint
+                for key, endpoint in endpoints.items()
+                if not options.only or key in options.only or key == "ceiling"
+            }
+            phases.append(bench.phase("main", measured, add_check))
             for key in options.profile:
                 profiles[key] = bench.profile(endpoints[key])
             if options.scale_products:
                 print(f"\nGrowing the catalogue to {options.scale_products:,} products ...")
                 shop.catalogue_grow(options.scale_products)
-                scale = {key: endpoints[key] for key in SCALE_KEYS}
+                scale = {key: measured[key] for key in SCALE_KEYS if key in measured}
                 phases.append(bench.phase("scale", scale))
     meta["wall_seconds"] = round(time.monotonic() - started, 1)
     report = {"meta": meta, "phases": {p.name: p.as_json() for p in phases}}
     report["add_to_cart"] = add_check.results
     if profiles:
         report["profiles"] = profiles
-    return conclude(report, phases, {key: e.label for key, e in endpoints.items()}, options)
+    return conclude(report, phases, LABELS, options)
 
 
 def prepare(base_url: str, results: Path) -> tuple[dict[str, Endpoint], AddToCartCheck]:
@@ -296,17 +319,16 @@ def prepare(base_url: str, results: Path) -> tuple[dict[str, Endpoint], AddToCar
         }
     )
     endpoints = [
-        Endpoint("ceiling", "ceiling (session + 1 query)", ["/bench/ceiling/"], anonymous),
-        Endpoint("home", "catalogue list (home)", ["/"], anonymous),
-        Endpoint("home_user", "catalogue list, logged in", ["/"], member_cookie),
-        Endpoint("category", "category page", paths["categories"], anonymous),
-        Endpoint("search", "search", shop.search_paths(SEARCH_TERMS), anonymous),
-        Endpoint("product", "product page", paths["products"], anonymous),
-        Endpoint("product_user", "product page, logged in", paths["products"], member_cookie),
-        Endpoint("cart", "cart page (3 lines)", ["/cart/"], member_cookie),
+        Endpoint("ceiling", ["/bench/ceiling/"], anonymous),
+        Endpoint("home", ["/"], anonymous),
+        Endpoint("home_user", ["/"], member_cookie),
+        Endpoint("category", paths["categories"], anonymous),
+        Endpoint("search", shop.search_paths(SEARCH_TERMS), anonymous),
+        Endpoint("product", paths["products"], anonymous),
+        Endpoint("product_user", paths["products"], member_cookie),
+        Endpoint("cart", ["/cart/"], member_cookie),
         Endpoint(
             "add_to_cart",
-            "add to cart (POST)",
             [f"/cart/add/\t{add_body.format(pk)}" for pk in paths["product_ids"]],
             adding.cookie_header,
             method="POST",
@@ -314,7 +336,6 @@ def prepare(base_url: str, results: Path) -> tuple[dict[str, Endpoint], AddToCar
         ),
         Endpoint(
             "login",
-            "login (POST, PBKDF2)",
             [f"/accounts/login/\t{login_body}"],
             arriving.cookie_header,
             method="POST",
@@ -331,8 +352,10 @@ def prepare(base_url: str, results: Path) -> tuple[dict[str, Endpoint], AddToCar
 def progress_line(round_name: str, label: str, run: Run) -> str:
     statuses = ", ".join(f"{status} x{n}" for status, n in sorted(run.statuses.items()))
     flags = []
-    if run.failures or not run.requests:
-        flags.append(f"{run.failures} UNEXPECTED" if run.requests else "NO RESPONSE")
+    if run.failures:
+        flags.append(f"{run.failures} UNEXPECTED")
+    if not run.requests:
+        flags.append("no response within the run")
     if run.cpu["others_share"] > BUSY_MACHINE_SHARE:
         flags.append(f"other processes used {run.cpu['others_share']:.0%} of the CPU")
     return (
@@ -351,11 +374,13 @@ def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options)
     checks = figures.check_targets(
         main_phase.summaries,
         PAGES,
-        lost_updates=lost,
+        lost_updates=lost if report["add_to_cart"] else None,
         scale=scale_phase.summaries if scale_phase else None,
     )
     failed_runs = [line for p in phases for line in p.failed_runs()]
     busiest = max(run.cpu["others_share"] for p in phases for _r, _k, run in p.named_runs())
+    if scale_phase:
+        report["scale"] = figures.scale_comparison(main_phase.summaries, scale_phase.summaries)
     report["targets"] = [asdict(check) for check in checks]
     report["failed_runs"] = failed_runs
     report["meta"]["others_cpu_share_max"] = busiest
@@ -365,6 +390,14 @@ def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options)
     for p in phases:
         print(f"\n== Median of {len(p.rounds)} rounds, {p.products:,} products ==")
         print(figures.table(p.summaries, labels))
+    if scale_phase:
+        print(f"\nFrom {main_phase.products:,} to {scale_phase.products:,} products:")
+        for key, change in report["scale"].items():
+            print(
+                f"  {labels[key]}: {change['ratio_small']:.0%} -> {change['ratio_large']:.0%} "
+                f"of the ceiling: keeps {change['kept']:.0%} "
+                f"(raw req/s: {change['req_per_s_kept']:.0%})"
+            )
     print("\nAdd to cart: gunicorn's 302s (adds it completed) against the cart in PostgreSQL")
     for add in report["add_to_cart"]:
         print(

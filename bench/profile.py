@@ -1,9 +1,11 @@
-"""--profile: where an endpoint's CPU goes inside gunicorn, sampled with py-spy under load.
+"""--profile: where an endpoint's Python time goes inside gunicorn, sampled under load.
 
-py-spy samples every worker's threads while they run on a CPU (not while they wait on
-PostgreSQL or Redis: bench/cpu.py counts the database's own CPU). Each sample is charged
-to the nearest frame, from the leaf up, that belongs to a known part of the stack, so the
-shares add up to 100% and read as "what to make cheaper".
+py-spy samples, in every worker, the thread that holds the GIL: Python at work, not
+waiting on PostgreSQL or Redis (bench/cpu.py counts the database's own CPU). Each sample
+is charged to the nearest frame, from the leaf up, that belongs to a known part of the
+stack, so the shares add up to 100% and read as "what to make cheaper". Shares only: on a
+busy machine the GIL holder is sometimes descheduled, which stretches the samples' time
+but not where they fall, so CPU per request comes from /proc instead.
 """
 
 import re
@@ -40,7 +42,15 @@ _PROJECT = re.compile(r"^(accounts|catalog|cart|webapp)/")
 def command(master_pid: int, seconds: float, output: Path, rate: int) -> list[str]:
     """py-spy sampling gunicorn and all its workers; raw collapsed stacks to `output`."""
     return (
-        [str(PY_SPY), "record", "--pid", str(master_pid), "--subprocesses", "--nonblocking"]
+        [
+            str(PY_SPY),
+            "record",
+            "--pid",
+            str(master_pid),
+            "--subprocesses",
+            "--nonblocking",
+            "--gil",
+        ]
         + ["--rate", str(rate), "--duration", str(max(1, round(seconds)))]
         + ["--format", "raw", "--output", str(output)]
     )
@@ -53,9 +63,9 @@ def _stacks(raw: str):
             yield stack.split(";"), int(count)
 
 
-def summarise(raw: str, *, rate: int, requests: int, top: int = 12) -> dict:
-    """Shares of in-request CPU samples by part of the stack, and the shop's costliest
-    functions (inclusive), with CPU ms per request in the workers."""
+def summarise(raw: str, top: int = 12) -> dict:
+    """Shares of in-request samples by part of the stack, and the shop's costliest
+    functions (inclusive)."""
     parts, functions = Counter(), Counter()
     total = 0
     for frames, count in _stacks(raw):
@@ -75,7 +85,6 @@ def summarise(raw: str, *, rate: int, requests: int, top: int = 12) -> dict:
                 functions[f"{found['function']} ({found['file']})"] += count
     return {
         "samples": total,
-        "cpu_ms_per_request": round(total / rate * 1000 / requests, 2) if requests else None,
         "parts": {name: round(n / total, 3) for name, n in parts.most_common()} if total else {},
         "shop_functions": {name: round(n / total, 3) for name, n in functions.most_common(top)}
         if total
@@ -83,11 +92,9 @@ def summarise(raw: str, *, rate: int, requests: int, top: int = 12) -> dict:
     }
 
 
-def report(label: str, summary: dict) -> str:
-    lines = [
-        f"{label}: {summary['samples']:,} samples in requests, "
-        f"{summary['cpu_ms_per_request']} ms of worker CPU per request"
-    ]
+def report(label: str, summary: dict, cpu_ms_per_request: dict) -> str:
+    costs = ", ".join(f"{tree} {ms} ms" for tree, ms in cpu_ms_per_request.items())
+    lines = [f"{label}: {summary['samples']:,} samples in requests; CPU per request: {costs}"]
     lines += [f"  {share:6.1%}  {name}" for name, share in summary["parts"].items()]
     if summary["shop_functions"]:
         lines.append("  shop functions (inclusive):")

@@ -31,7 +31,8 @@ function init(args)
   -- Threads start at different places in the list, as different visitors would.
   index = id * 7
   statuses = {}
-  sent = 0
+  -- wrk 4.1 calls request() once on its first thread to check the script, sending nothing.
+  sent = id == 1 and -1 or 0
 end
 
 function request()
