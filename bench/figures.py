@@ -39,6 +39,7 @@ class Run:
     server_statuses: dict[str, int] = field(default_factory=dict)
     worker_restarts: int = 0  # gunicorn's max_requests recycling, a cause of p99 spikes
     cpu: dict = field(default_factory=dict)  # bench/cpu.py's usage()
+    database: dict = field(default_factory=dict)  # bench/shop.py's statements_per_request()
     ratio: float | None = None
 
     @property
@@ -130,6 +131,8 @@ class Summary:
     ratio_range: tuple[float, float] | None
     cpu_ms_per_request: dict[str, float]
     others_cpu_share_max: float
+    queries_per_request: float | None
+    db_ms_per_request: float | None
 
 
 def summarise(runs: list[Run]) -> Summary:
@@ -151,7 +154,14 @@ def summarise(runs: list[Run]) -> Summary:
             for tree in trees
         },
         others_cpu_share_max=max((run.cpu.get("others_share", 0.0) for run in runs), default=0.0),
+        queries_per_request=_median_of(runs, "queries_per_request"),
+        db_ms_per_request=_median_of(runs, "db_ms_per_request"),
     )
+
+
+def _median_of(runs: list[Run], name: str) -> float | None:
+    values = [run.database[name] for run in runs if name in run.database]
+    return statistics.median(values) if values else None
 
 
 def summarise_rounds(rounds: list[dict[str, Run]]) -> dict[str, Summary]:
@@ -237,14 +247,22 @@ def lost_updates(*, database_total: int, server_successes: int) -> int:
 def table(summaries: dict[str, Summary], labels: dict[str, str]) -> str:
     """The summary table, as printed and pasted into docs/performance.md (Markdown)."""
     rows = [
-        "| endpoint | req/s | p50 ms | p99 ms | ratio to ceiling | target | bad statuses |",
-        "|---|--:|--:|--:|--:|--:|--:|",
+        "| endpoint | req/s | p50 ms | p99 ms | ratio to ceiling | target | bad statuses "
+        "| app CPU ms/req | queries/req | DB ms/req |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for key, s in summaries.items():
         target = RATIO_TARGETS.get(key)
         bad = s.unexpected_statuses + s.server_unexpected_statuses + s.socket_errors
+        app_cpu = s.cpu_ms_per_request.get("gunicorn")
         rows.append(
             f"| {labels.get(key, key)} | {s.req_per_s:,.0f} | {s.p50_ms:.1f} | {s.p99_ms:.1f} "
-            f"| {s.ratio:.0%} | {f'>= {target:.0%}' if target else ''} | {bad} |"
+            f"| {s.ratio:.0%} | {f'>= {target:.0%}' if target else ''} | {bad} "
+            f"| {_maybe(app_cpu, '.1f')} | {_maybe(s.queries_per_request, '.1f')} "
+            f"| {_maybe(s.db_ms_per_request, '.2f')} |"
         )
     return "\n".join(rows)
+
+
+def _maybe(value: float | None, spec: str) -> str:
+    return "" if value is None else format(value, spec)

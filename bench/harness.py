@@ -186,6 +186,7 @@ class Bench:
     def run(self, endpoint: Endpoint, seconds: float, round_name: str) -> Run:
         """One wrk run; statuses from both ends, CPU per request, once the server is idle."""
         offset = self.app.log_size()
+        shop.statements_reset()
         before = cpu.Snapshot.take(self.roots)
         output = self.wrk(endpoint, seconds)
         with self.wrk_log.open("a") as out:
@@ -195,7 +196,9 @@ class Bench:
         after = cpu.Snapshot.take(self.roots)
         run.server_statuses = figures.access_log_statuses(server_log, endpoint.requests)
         run.worker_restarts = server_log.count("Autorestarting worker")
-        run.cpu = cpu.usage(before, after, sum(run.server_statuses.values()))
+        answered = sum(run.server_statuses.values())
+        run.cpu = cpu.usage(before, after, answered)
+        run.database = shop.statements_per_request(answered)
         return run
 
     def wrk(self, endpoint: Endpoint, seconds: float) -> str:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +42,7 @@ def services():
         postgres = Postgres(workdir / "postgres", free_port()).start()
         started.append(postgres)
         postgres.create_database("webshop")
+        _track_statements(postgres)
         redis = Redis(workdir / "redis", free_port()).start()
         started.append(redis)
         environment = {
@@ -65,6 +66,21 @@ def services():
         while started:
             started.pop().stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _track_statements(postgres: Postgres) -> None:
+    """Load pg_stat_statements (on by default on RDS too), so each run can say how many
+    queries a request makes and which ones cost the database its time."""
+    import psycopg2
+
+    with closing(psycopg2.connect(postgres.url())) as db:
+        db.autocommit = True
+        db.cursor().execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+    postgres.stop()
+    postgres.start()
+    with closing(psycopg2.connect(postgres.url())) as db:
+        db.autocommit = True
+        db.cursor().execute("CREATE EXTENSION pg_stat_statements")
 
 
 def gunicorn_shape(workers: int | None, threads: int | None) -> tuple[int, int]:

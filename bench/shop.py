@@ -176,3 +176,38 @@ def catalogue_grow(total: int) -> int:
         # What autovacuum would have done long before a real shop reached this size.
         cursor.execute("VACUUM ANALYZE catalog_product")
     return total - existing
+
+
+def statements_reset() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_statements_reset()")
+
+
+def statements_per_request(requests: int, top: int = 3) -> dict:
+    """Queries per request, database time per request, and the costliest statements,
+    from pg_stat_statements since the last reset."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT query, calls, total_exec_time FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "ORDER BY total_exec_time DESC"
+        )
+        rows = [row for row in cursor.fetchall() if "pg_stat_statements" not in row[0]]
+    if not requests:
+        return {}
+    return {
+        "queries_per_request": round(sum(calls for _q, calls, _t in rows) / requests, 2),
+        "db_ms_per_request": round(sum(ms for _q, _c, ms in rows) / requests, 3),
+        "top": [
+            {
+                "query": " ".join(query.split())[:300],
+                "calls_per_request": round(calls / requests, 2),
+                "ms_per_call": round(ms / calls, 3),
+            }
+            for query, calls, ms in rows[:top]
+        ],
+    }

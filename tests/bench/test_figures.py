@@ -48,6 +48,8 @@ def make_run(req_per_s: float, p99_ms: float = 10.0, **fields) -> Run:
         "socket_errors": {"connect": 0, "read": 0, "write": 0, "timeout": 0},
         "non_2xx_3xx": 0,
         "server_statuses": {"200": int(req_per_s * 5) + 8},
+        "cpu": {"cpu_ms_per_request": {"gunicorn": 12.0, "postgresql": 1.0}, "others_share": 0.01},
+        "database": {"queries_per_request": 4.0, "db_ms_per_request": 1.5},
         **fields,
     }
     return Run(req_per_s=req_per_s, **values)
@@ -165,8 +167,11 @@ def test_table_shows_each_endpoint_with_its_target():
     text = figures.table(figures.summarise_rounds(rounds()), {"home": "catalogue list (home)"})
     lines = text.splitlines()
     assert lines[0].startswith("| endpoint | req/s | p50 ms | p99 ms | ratio to ceiling |")
-    assert "| catalogue list (home) | 590 | 10.0 | 20.0 | 59% | >= 50% | 0 |" in lines
-    assert "| ceiling | 1,000 | 4.0 | 8.0 | 100% |  | 0 |" in lines
+    assert (
+        "| catalogue list (home) | 590 | 10.0 | 20.0 | 59% | >= 50% | 0 | 12.0 | 4.0 | 1.50 |"
+        in lines
+    )
+    assert "| ceiling | 1,000 | 4.0 | 8.0 | 100% |  | 0 | 12.0 | 4.0 | 1.50 |" in lines
 
 
 # py-spy --format raw: "frame;frame;... count" (shortened here to the frames that matter).
