@@ -192,7 +192,13 @@ class Bench:
         with self.wrk_log.open("a") as out:
             out.write(f"== {round_name}: {endpoint.key}\n{output}\n")
         run = figures.parse_wrk(output, expected_status=endpoint.expect)
-        server_log = self.app.wait_answered(offset, endpoint.requests, run.sent)
+        errors = run.socket_errors
+        server_log = self.app.wait_answered(
+            offset,
+            endpoint.requests,
+            run.sent,
+            errors["read"] + errors["write"] + errors["timeout"],
+        )
         after = cpu.Snapshot.take(self.roots)
         run.server_statuses = figures.access_log_statuses(server_log, endpoint.requests)
         run.worker_restarts = server_log.count("Autorestarting worker")

@@ -77,12 +77,16 @@ def summarise(raw: str, top: int = 12) -> dict:
             "other (stdlib, libraries)",
         )
         parts[part] += count
-        seen = set()
-        for frame in frames:
-            found = _FRAME.match(frame)
-            if found and _PROJECT.match(found["file"]) and frame not in seen:
-                seen.add(frame)
-                functions[f"{found['function']} ({found['file']})"] += count
+        # Once per sample each (recursion), middleware left out: it wraps every request.
+        functions.update(
+            {
+                f"{found['function']} ({found['file']})": count
+                for found in map(_FRAME.match, frames)
+                if found
+                and _PROJECT.match(found["file"])
+                and not found["function"].endswith("__call__")
+            }
+        )
     return {
         "samples": total,
         "parts": {name: round(n / total, 3) for name, n in parts.most_common()} if total else {},
