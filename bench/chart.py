@@ -15,13 +15,14 @@ WIDTH = 0.38
 
 def draw(report: dict, labels: dict[str, str], path) -> None:
     """Grouped bars, one group per endpoint: the small catalogue and, where measured, the
-    large one; whiskers span the rounds; short red lines are the targets."""
+    large one; whiskers span the rounds, diamonds are the share CPU per request predicts
+    (steady on a busy machine); short red lines are the targets."""
     phases = list(report["phases"].values())
     keys = [key for key in phases[0]["median"] if key != "ceiling"]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 8.5), sharex=True)
     highest = max(RATIO_TARGETS.values())
     for number, (data, colour) in enumerate(zip(phases, COLOURS, strict=False)):
-        xs, ratios, spread, p99s = [], [], [[], []], []
+        xs, ratios, spread, p99s, cpu_ratios = [], [], [[], []], [], []
         for i, key in enumerate(keys):
             median = data["median"].get(key)
             if median is None:
@@ -32,7 +33,8 @@ def draw(report: dict, labels: dict[str, str], path) -> None:
             spread[0].append((median["ratio"] - median["ratio_range"][0]) * 100)
             spread[1].append((median["ratio_range"][1] - median["ratio"]) * 100)
             p99s.append(median["p99_ms"])
-            highest = max(highest, median["ratio_range"][1])
+            cpu_ratios.append((median["cpu_ratio"] or 0) * 100)
+            highest = max(highest, median["ratio_range"][1], median["cpu_ratio"] or 0)
         label = f"{data['products']:,} products"
         top.bar(xs, ratios, WIDTH, yerr=spread, capsize=3, color=colour, label=label)
         for x, ratio, above in zip(xs, ratios, spread[1], strict=True):
@@ -45,6 +47,15 @@ def draw(report: dict, labels: dict[str, str], path) -> None:
                 xytext=(0, 2),
                 textcoords="offset points",
             )
+        top.scatter(
+            xs,
+            cpu_ratios,
+            marker="D",
+            s=18,
+            color="black",
+            zorder=3,
+            label="predicted from CPU per request" if number == 0 else None,
+        )
         bottom.bar(xs, p99s, WIDTH, color=colour, label=label)
     for i, key in enumerate(keys):
         if key in RATIO_TARGETS:
@@ -52,7 +63,7 @@ def draw(report: dict, labels: dict[str, str], path) -> None:
     top.plot([], [], color="red", linewidth=2, label="target")
     top.set_ylim(0, highest * 100 * 1.3)
     top.set_ylabel("req/s as % of the ceiling's (median)")
-    top.legend(loc="upper left", ncol=3)
+    top.legend(loc="upper left", ncol=2, fontsize=9)
     top.grid(axis="y", alpha=0.3)
     bottom.axhline(P99_TARGET_MS, color="red", linewidth=1.5, label="target")
     bottom.set_yscale("log")

@@ -41,6 +41,13 @@ class Run:
     cpu: dict = field(default_factory=dict)  # bench/cpu.py's usage()
     database: dict = field(default_factory=dict)  # bench/shop.py's statements_per_request()
     ratio: float | None = None
+    cpu_ratio: float | None = None
+
+    @property
+    def cpu_ms(self) -> float | None:
+        """CPU the machine spent per request: app, database, cache and load generator."""
+        per_tree = self.cpu.get("cpu_ms_per_request", {})
+        return sum(per_tree.values()) if per_tree and None not in per_tree.values() else None
 
     @property
     def unexpected_statuses(self) -> int:
@@ -109,10 +116,13 @@ def access_log_statuses(log: str, requests: set[str]) -> dict[str, int]:
 
 
 def with_ratios(round_runs: dict[str, Run], ceiling: str = "ceiling") -> dict[str, Run]:
-    """Each endpoint's req/s as a share of the ceiling's in the same round."""
-    base = round_runs[ceiling].req_per_s
+    """Each endpoint's req/s as a share of the ceiling's in the same round; and the same
+    share predicted from CPU per request, which other jobs on the machine barely move
+    (with every core busy, req/s is cores / CPU per request)."""
+    base, base_cpu = round_runs[ceiling].req_per_s, round_runs[ceiling].cpu_ms
     for run in round_runs.values():
         run.ratio = run.req_per_s / base if base else None
+        run.cpu_ratio = base_cpu / run.cpu_ms if base_cpu and run.cpu_ms else None
     return round_runs
 
 
@@ -124,6 +134,7 @@ class Summary:
     p50_ms: float
     p99_ms: float
     ratio: float | None
+    cpu_ratio: float | None
     requests: int
     unexpected_statuses: int
     server_unexpected_statuses: int
@@ -144,6 +155,7 @@ def summarise(runs: list[Run]) -> Summary:
         p50_ms=statistics.median(run.p50_ms for run in runs),
         p99_ms=statistics.median(run.p99_ms for run in runs),
         ratio=statistics.median(ratios) if ratios else None,
+        cpu_ratio=_median([run.cpu_ratio for run in runs]),
         requests=sum(run.requests for run in runs),
         unexpected_statuses=sum(run.unexpected_statuses for run in runs),
         server_unexpected_statuses=sum(run.server_unexpected for run in runs),
@@ -154,14 +166,14 @@ def summarise(runs: list[Run]) -> Summary:
             for tree in trees
         },
         others_cpu_share_max=max((run.cpu.get("others_share", 0.0) for run in runs), default=0.0),
-        queries_per_request=_median_of(runs, "queries_per_request"),
-        db_ms_per_request=_median_of(runs, "db_ms_per_request"),
+        queries_per_request=_median([run.database.get("queries_per_request") for run in runs]),
+        db_ms_per_request=_median([run.database.get("db_ms_per_request") for run in runs]),
     )
 
 
-def _median_of(runs: list[Run], name: str) -> float | None:
-    values = [run.database[name] for run in runs if name in run.database]
-    return statistics.median(values) if values else None
+def _median(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return statistics.median(known) if known else None
 
 
 def summarise_rounds(rounds: list[dict[str, Run]]) -> dict[str, Summary]:
@@ -188,7 +200,13 @@ def check_targets(
     """The issue's targets, on the medians. `pages` are the endpoints p99 applies to."""
     checks = [
         Check(
-            f"{key} ratio", f"{main[key].ratio:.0%}", f">= {target:.0%}", main[key].ratio >= target
+            f"{key} ratio",
+            f"{main[key].ratio:.0%}"
+            + (
+                f" (from CPU per request: {main[key].cpu_ratio:.0%})" if main[key].cpu_ratio else ""
+            ),
+            f">= {target:.0%}",
+            main[key].ratio >= target,
         )
         for key, target in RATIO_TARGETS.items()
         if key in main
@@ -248,8 +266,8 @@ def table(summaries: dict[str, Summary], labels: dict[str, str]) -> str:
     """The summary table, as printed and pasted into docs/performance.md (Markdown)."""
     rows = [
         "| endpoint | req/s | p50 ms | p99 ms | ratio to ceiling | target | bad statuses "
-        "| app CPU ms/req | queries/req | DB ms/req |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| CPU ratio | app CPU ms/req | queries/req | DB ms/req |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for key, s in summaries.items():
         target = RATIO_TARGETS.get(key)
@@ -258,8 +276,8 @@ def table(summaries: dict[str, Summary], labels: dict[str, str]) -> str:
         rows.append(
             f"| {labels.get(key, key)} | {s.req_per_s:,.0f} | {s.p50_ms:.1f} | {s.p99_ms:.1f} "
             f"| {s.ratio:.0%} | {f'>= {target:.0%}' if target else ''} | {bad} "
-            f"| {_maybe(app_cpu, '.1f')} | {_maybe(s.queries_per_request, '.1f')} "
-            f"| {_maybe(s.db_ms_per_request, '.2f')} |"
+            f"| {_maybe(s.cpu_ratio, '.0%')} | {_maybe(app_cpu, '.1f')} "
+            f"| {_maybe(s.queries_per_request, '.1f')} | {_maybe(s.db_ms_per_request, '.2f')} |"
         )
     return "\n".join(rows)
 
