@@ -276,11 +276,13 @@ def table(summaries: dict[str, Summary], labels: dict[str, str]) -> str:
         rows.append(
             f"| {labels.get(key, key)} | {s.req_per_s:,.0f} | {s.p50_ms:.1f} | {s.p99_ms:.1f} "
             f"| {s.ratio:.0%} | {f'>= {target:.0%}' if target else ''} | {bad} "
-            f"| {_maybe(s.cpu_ratio, '.0%')} | {_maybe(app_cpu, '.1f')} "
-            f"| {_maybe(s.queries_per_request, '.1f')} | {_maybe(s.db_ms_per_request, '.2f')} |"
+            f"| {blank_if_none(s.cpu_ratio, '.0%')} | {blank_if_none(app_cpu, '.1f')} "
+            f"| {blank_if_none(s.queries_per_request, '.1f')} "
+            f"| {blank_if_none(s.db_ms_per_request, '.2f')} |"
         )
     return "\n".join(rows)
 
 
-def _maybe(value: float | None, spec: str) -> str:
+def blank_if_none(value: float | None, spec: str) -> str:
+    """A figure that may be missing (no request completed, nothing measured) as text."""
     return "" if value is None else format(value, spec)

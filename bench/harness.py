@@ -153,27 +153,21 @@ class Phase:
 class Bench:
     """Drives wrk against the running shop and measures each run."""
 
-    def __init__(self, app: server.Gunicorn, pids: dict[str, int], options: Options):
+    def __init__(self, app, pids: dict[str, int], add_check: AddToCartCheck, options: Options):
         self.app = app
+        self.add_check = add_check
         self.options = options
         self.roots = {"gunicorn": app.process.pid, **pids}
         self.wrk_log = options.results / "wrk.log"
 
-    def phase(self, name: str, endpoints: dict[str, Endpoint], add_check=None) -> Phase:
+    def phase(self, name: str, endpoints: dict[str, Endpoint]) -> Phase:
         """Warm-up, then the rounds, each running every endpoint once in the same order."""
         result = Phase(name, shop.active_products())
         print(f"\n== {name} phase: {result.products:,} products ==", flush=True)
         for number in range(self.options.rounds + 1):
             round_name = f"{name} {f'round {number}' if number else 'warm-up'}"
             seconds = self.options.duration if number else self.options.warmup
-            runs = {}
-            for endpoint in endpoints.values():
-                checking = add_check is not None and endpoint.key == "add_to_cart"
-                if checking:
-                    add_check.before()
-                runs[endpoint.key] = self.run(endpoint, seconds, round_name)
-                if checking:
-                    add_check.after(runs[endpoint.key], round_name)
+            runs = {e.key: self.run(e, seconds, round_name) for e in endpoints.values()}
             figures.with_ratios(runs)
             for key, run in runs.items():
                 print(progress_line(round_name, endpoints[key].label, run), flush=True)
@@ -184,7 +178,10 @@ class Bench:
         return result
 
     def run(self, endpoint: Endpoint, seconds: float, round_name: str) -> Run:
-        """One wrk run; statuses from both ends, CPU per request, once the server is idle."""
+        """One wrk run; statuses from both ends, CPU and queries per request, once the
+        server has answered everything; add-to-cart checked against the database."""
+        if endpoint.key == "add_to_cart":
+            self.add_check.before()
         offset = self.app.log_size()
         shop.statements_reset()
         before = cpu.Snapshot.take(self.roots)
@@ -205,6 +202,8 @@ class Bench:
         answered = sum(run.server_statuses.values())
         run.cpu = cpu.usage(before, after, answered)
         run.database = shop.statements_per_request(answered)
+        if endpoint.key == "add_to_cart":
+            self.add_check.after(run, round_name)
         return run
 
     def wrk(self, endpoint: Endpoint, seconds: float) -> str:
@@ -243,8 +242,9 @@ class Bench:
         finally:
             sampler.wait(timeout=self.options.duration + 30)
         summary = profile.summarise(raw.read_text())
+        print(progress_line("profile", endpoint.label, run))
         print(profile.report(endpoint.label, summary, run.cpu["cpu_ms_per_request"]), flush=True)
-        return {**summary, "req_per_s": run.req_per_s, "cpu": run.cpu}
+        return {**summary, "run": run.as_json()}
 
 
 def main(options: Options) -> int:
@@ -278,14 +278,14 @@ def main(options: Options) -> int:
         shop.django_setup(services.environment)
         log = options.results / "gunicorn.log"
         with server.gunicorn(services.environment, workers, threads, log) as app:
-            bench = Bench(app, services.pids, options)
             endpoints, add_check = prepare(app.url, options.results)
+            bench = Bench(app, services.pids, add_check, options)
             measured = {
                 key: endpoint
                 for key, endpoint in endpoints.items()
                 if not options.only or key in options.only or key == "ceiling"
             }
-            phases.append(bench.phase("main", measured, add_check))
+            phases.append(bench.phase("main", measured))
             for key in options.profile:
                 profiles[key] = bench.profile(endpoints[key])
             if options.scale_products:
@@ -369,7 +369,7 @@ def progress_line(round_name: str, label: str, run: Run) -> str:
         flags.append(f"other processes used {run.cpu['others_share']:.0%} of the CPU")
     return (
         f"{round_name:>15}  {label:<28} {run.req_per_s:7,.0f} req/s  p50 {run.p50_ms:6.1f} ms  "
-        f"p99 {run.p99_ms:6.1f} ms  {run.ratio:5.0%}  [{statuses}]"
+        f"p99 {run.p99_ms:6.1f} ms  {figures.blank_if_none(run.ratio, '5.0%'):>5}  [{statuses}]"
         + ("  <-- " + "; ".join(flags) if flags else "")
     )
 
