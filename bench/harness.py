@@ -288,10 +288,10 @@ def main(options: Options) -> int:
             phases.append(bench.phase("main", measured))
             for key in options.profile:
                 profiles[key] = bench.profile(endpoints[key])
-            if options.scale_products:
+            scale = {key: measured[key] for key in SCALE_KEYS if key in measured}
+            if options.scale_products and len(scale) > 1:  # more than the ceiling
                 print(f"\nGrowing the catalogue to {options.scale_products:,} products ...")
                 shop.catalogue_grow(options.scale_products)
-                scale = {key: measured[key] for key in SCALE_KEYS if key in measured}
                 phases.append(bench.phase("scale", scale))
     meta["wall_seconds"] = round(time.monotonic() - started, 1)
     report = {"meta": meta, "phases": {p.name: p.as_json() for p in phases}}
@@ -407,7 +407,8 @@ def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options)
                 f"of the ceiling: keeps {change['kept']:.0%} "
                 f"(raw req/s: {change['req_per_s_kept']:.0%})"
             )
-    print("\nAdd to cart: gunicorn's 302s (adds it completed) against the cart in PostgreSQL")
+    if report["add_to_cart"]:
+        print("\nAdd to cart: gunicorn's 302s (adds it completed) against the cart in PostgreSQL")
     for add in report["add_to_cart"]:
         print(
             f"  {add['round']:>14}: {add['server_302']} logged (wrk saw {add['client_302']}), "

@@ -57,15 +57,24 @@ def services():
             "DJANGO_MEDIA_ROOT": str(workdir / "media"),
             "INSTANCE_ID": "bench",
         }
-        pids = {
-            "postgresql": int((postgres.data / "postmaster.pid").read_text().split()[0]),
-            "redis": int(redis.pidfile.read_text()),
-        }
+        pids = {"postgresql": _pid(postgres.data / "postmaster.pid"), "redis": _pid(redis.pidfile)}
         yield Services(environment, pids)
     finally:
         while started:
             started.pop().stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _pid(pidfile: Path, timeout: float = 5.0) -> int:
+    """The PID a server wrote (a daemonised Redis may write it just after it listens)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return int(pidfile.read_text().split()[0])
+        except (FileNotFoundError, IndexError, ValueError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _track_statements(postgres: Postgres) -> None:
