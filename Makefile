@@ -8,8 +8,8 @@ MANAGE := $(PY) manage.py
 SYSTEM_PACKAGES := redis-server haproxy chromium wrk
 SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/bin/chromium /usr/bin/wrk
 
-.PHONY: run test test-stack stack stack-down release lint format check-deploy system-packages \
-	superuser clean
+.PHONY: run test test-stack stack stack-down release bench lint format check-deploy \
+	system-packages superuser clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ $(VENV)/.installed: requirements.txt
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed bench/requirements.txt
+	$(VENV)/bin/pip install --quiet -r bench/requirements.txt
 	touch $@
 
 include cloudformation/cfn.mk
@@ -78,6 +82,13 @@ format: $(VENV)/.installed-dev
 check-deploy: $(VENV)/.installed
 	set -a && source deploy/production.env.example && set +a && \
 		$(MANAGE) check --deploy --fail-level WARNING
+
+## bench: the shop under wrk against its ceiling view (docs/performance.md); results in
+## bench-results/. Options: make bench BENCH_ARGS="--quick" (or --duration 10 --workers 2 ...)
+bench: $(VENV)/.installed-bench
+	@$(MAKE) --no-print-directory system-packages SYSTEM_PACKAGES="redis-server wrk" \
+		SYSTEM_COMMANDS="/usr/bin/redis-server /usr/bin/wrk"
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) staticfiles media db.sqlite3

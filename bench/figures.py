@@ -1,0 +1,288 @@
+"""The numbers of `make bench`: what one wrk run measured, medians over rounds, targets.
+
+Pure functions on text and numbers, no servers, so `make test` covers exactly the code
+that turns load-generator output and access logs into the figures we publish.
+"""
+
+import json
+import re
+import statistics
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+# The issue's targets: ratio of an endpoint's req/s to the ceiling's in the same round.
+RATIO_TARGETS = {"home": 0.50, "product": 0.50, "cart": 0.40, "add_to_cart": 0.30}
+P99_TARGET_MS = 25.0
+# Catalogue and search with the large catalogue: within 20% of the small catalogue's figure.
+SCALE_TARGET = 0.80
+SCALE_ENDPOINTS = ("home", "search")
+
+_RESULT_LINE = re.compile(r"^BENCH-RESULT (\{.*\})$", re.MULTILINE)
+_NON_2XX_3XX = re.compile(r"^\s*Non-2xx or 3xx responses: (\d+)$", re.MULTILINE)
+# gunicorn's access log (deploy/gunicorn.conf.py): `%(h)s "%(r)s" %(s)s ...`
+_ACCESS_LINE = re.compile(r'^\S+ "(?P<request>[A-Z]+ \S+) HTTP/[\d.]+" (?P<status>\d{3}) ', re.M)
+
+
+@dataclass
+class Run:
+    """One wrk run against one endpoint, with the statuses the client and server saw."""
+
+    req_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int  # responses wrk received within the run
+    sent: int  # requests wrk sent, including those still in flight when it stopped
+    expected_status: int
+    statuses: dict[str, int]
+    socket_errors: dict[str, int]
+    non_2xx_3xx: int
+    server_statuses: dict[str, int] = field(default_factory=dict)
+    worker_restarts: int = 0  # gunicorn's max_requests recycling, a cause of p99 spikes
+    cpu: dict = field(default_factory=dict)  # bench/cpu.py's usage()
+    database: dict = field(default_factory=dict)  # bench/shop.py's statements_per_request()
+    ratio: float | None = None
+    cpu_ratio: float | None = None
+
+    @property
+    def cpu_ms(self) -> float | None:
+        """CPU the machine spent per request: app, database, cache and load generator."""
+        per_tree = self.cpu.get("cpu_ms_per_request", {})
+        return sum(per_tree.values()) if per_tree and None not in per_tree.values() else None
+
+    @property
+    def unexpected_statuses(self) -> int:
+        """Responses wrk received with any status but the expected one."""
+        return self.requests - self.statuses.get(str(self.expected_status), 0)
+
+    @property
+    def server_unexpected(self) -> int:
+        """The same from gunicorn's side, which also counts requests wrk abandoned at the end."""
+        expected = str(self.expected_status)
+        return sum(n for status, n in self.server_statuses.items() if status != expected)
+
+    @property
+    def unanswered(self) -> int:
+        """Requests wrk sent that gunicorn never logged (lost with a closed connection)."""
+        return max(0, self.sent - sum(self.server_statuses.values()))
+
+    @property
+    def failures(self) -> int:
+        return (
+            self.unexpected_statuses
+            + self.server_unexpected
+            + sum(self.socket_errors.values())
+            + self.unanswered
+        )
+
+    def as_json(self) -> dict:
+        return {
+            **asdict(self),
+            "unexpected_statuses": self.unexpected_statuses,
+            "server_unexpected_statuses": self.server_unexpected,
+            "unanswered": self.unanswered,
+        }
+
+
+def parse_wrk(output: str, *, expected_status: int) -> Run:
+    """Read wrk's output: the JSON line bench/wrk.lua prints, checked against wrk's own text."""
+    found = _RESULT_LINE.search(output)
+    if found is None:
+        raise ValueError(f"no BENCH-RESULT line in wrk's output:\n{output[-2000:]}")
+    result = json.loads(found.group(1))
+    errors = result["errors"]
+    non_2xx_3xx = _NON_2XX_3XX.search(output)
+    run = Run(
+        req_per_s=result["requests"] / (result["duration_us"] / 1e6),
+        p50_ms=result["p50_us"] / 1000,
+        p99_ms=result["p99_us"] / 1000,
+        requests=result["requests"],
+        sent=result["sent"],
+        expected_status=expected_status,
+        statuses=result["statuses"],
+        socket_errors={kind: errors[kind] for kind in ("connect", "read", "write", "timeout")},
+        non_2xx_3xx=int(non_2xx_3xx.group(1)) if non_2xx_3xx else 0,
+    )
+    if run.non_2xx_3xx != errors["status"] or sum(run.statuses.values()) != run.requests:
+        raise ValueError(f"wrk's counts disagree with the script's: {found.group(0)}")
+    return run
+
+
+def access_log_statuses(log: str, requests: set[str]) -> dict[str, int]:
+    """Statuses gunicorn logged for these requests ("METHOD /path?query"), by status."""
+    counts = Counter(
+        line["status"] for line in _ACCESS_LINE.finditer(log) if line["request"] in requests
+    )
+    return dict(sorted(counts.items()))
+
+
+def with_ratios(round_runs: dict[str, Run], ceiling: str = "ceiling") -> dict[str, Run]:
+    """Each endpoint's req/s as a share of the ceiling's in the same round; and the same
+    share predicted from CPU per request, which other jobs on the machine barely move
+    (with every core busy, req/s is cores / CPU per request)."""
+    base, base_cpu = round_runs[ceiling].req_per_s, round_runs[ceiling].cpu_ms
+    for run in round_runs.values():
+        run.ratio = run.req_per_s / base if base else None
+        run.cpu_ratio = base_cpu / run.cpu_ms if base_cpu and run.cpu_ms else None
+    return round_runs
+
+
+@dataclass
+class Summary:
+    """An endpoint over the rounds: medians, and everything that went wrong in any round."""
+
+    req_per_s: float
+    p50_ms: float
+    p99_ms: float
+    ratio: float | None
+    cpu_ratio: float | None
+    requests: int
+    unexpected_statuses: int
+    server_unexpected_statuses: int
+    socket_errors: int
+    ratio_range: tuple[float, float] | None
+    cpu_ms_per_request: dict[str, float]
+    others_cpu_share_max: float
+    queries_per_request: float | None
+    db_ms_per_request: float | None
+
+
+def summarise(runs: list[Run]) -> Summary:
+    """Median of the rounds for each figure (robust to one noisy round); totals for errors."""
+    ratios = [run.ratio for run in runs if run.ratio is not None]
+    trees = runs[0].cpu.get("cpu_ms_per_request", {})
+    return Summary(
+        req_per_s=statistics.median(run.req_per_s for run in runs),
+        p50_ms=statistics.median(run.p50_ms for run in runs),
+        p99_ms=statistics.median(run.p99_ms for run in runs),
+        ratio=statistics.median(ratios) if ratios else None,
+        cpu_ratio=_median([run.cpu_ratio for run in runs]),
+        requests=sum(run.requests for run in runs),
+        unexpected_statuses=sum(run.unexpected_statuses for run in runs),
+        server_unexpected_statuses=sum(run.server_unexpected for run in runs),
+        socket_errors=sum(sum(run.socket_errors.values()) for run in runs),
+        ratio_range=(min(ratios), max(ratios)) if ratios else None,
+        cpu_ms_per_request={
+            tree: statistics.median(run.cpu["cpu_ms_per_request"][tree] or 0 for run in runs)
+            for tree in trees
+        },
+        others_cpu_share_max=max((run.cpu.get("others_share", 0.0) for run in runs), default=0.0),
+        queries_per_request=_median([run.database.get("queries_per_request") for run in runs]),
+        db_ms_per_request=_median([run.database.get("db_ms_per_request") for run in runs]),
+    )
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return statistics.median(known) if known else None
+
+
+def summarise_rounds(rounds: list[dict[str, Run]]) -> dict[str, Summary]:
+    return {key: summarise([runs[key] for runs in rounds]) for key in rounds[0]}
+
+
+@dataclass
+class Check:
+    """One target of the issue, with the measured value and whether it holds."""
+
+    name: str
+    measured: str
+    target: str
+    met: bool
+
+
+def check_targets(
+    main: dict[str, Summary],
+    pages: list[str],
+    *,
+    lost_updates: int | None,
+    scale: dict[str, Summary] | None = None,
+) -> list[Check]:
+    """The issue's targets, on the medians. `pages` are the endpoints p99 applies to."""
+    checks = [
+        Check(
+            f"{key} ratio",
+            f"{main[key].ratio:.0%}"
+            + (
+                f" (from CPU per request: {main[key].cpu_ratio:.0%})" if main[key].cpu_ratio else ""
+            ),
+            f">= {target:.0%}",
+            main[key].ratio >= target,
+        )
+        for key, target in RATIO_TARGETS.items()
+        if key in main
+    ]
+    checks += [
+        Check(
+            f"{key} p99",
+            f"{main[key].p99_ms:.1f} ms",
+            f"<= {P99_TARGET_MS:.0f} ms",
+            main[key].p99_ms <= P99_TARGET_MS,
+        )
+        for key in pages
+        if key in main
+    ]
+    if lost_updates is not None:
+        checks.append(Check("add_to_cart lost updates", str(lost_updates), "0", lost_updates == 0))
+    for key in SCALE_ENDPOINTS:
+        if scale and key in scale:
+            kept = scale_kept(main[key], scale[key])
+            checks.append(
+                Check(
+                    f"{key} at scale", f"{kept:.0%}", f">= {SCALE_TARGET:.0%}", kept >= SCALE_TARGET
+                )
+            )
+    return checks
+
+
+def scale_kept(small: Summary, large: Summary) -> float:
+    """How much of its small-catalogue throughput an endpoint keeps with the large one.
+
+    Compared through the ratio to the ceiling, measured in each phase, so that a machine
+    that slowed down between the phases does not pass for a slower page.
+    """
+    return large.ratio / small.ratio
+
+
+def scale_comparison(small: dict[str, Summary], large: dict[str, Summary]) -> dict[str, dict]:
+    """Per endpoint measured in both phases: its ratio in each, and what it keeps."""
+    return {
+        key: {
+            "ratio_small": small[key].ratio,
+            "ratio_large": large[key].ratio,
+            "kept": scale_kept(small[key], large[key]),
+            "req_per_s_kept": large[key].req_per_s / small[key].req_per_s,
+        }
+        for key in large
+        if key in small and key != "ceiling"
+    }
+
+
+def lost_updates(*, database_total: int, server_successes: int) -> int:
+    """Adds the server confirmed (302) that the cart does not hold; negative means extra."""
+    return server_successes - database_total
+
+
+def table(summaries: dict[str, Summary], labels: dict[str, str]) -> str:
+    """The summary table, as printed and pasted into docs/performance.md (Markdown)."""
+    rows = [
+        "| endpoint | req/s | p50 ms | p99 ms | ratio to ceiling | target | bad statuses "
+        "| CPU ratio | app CPU ms/req | queries/req | DB ms/req |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for key, s in summaries.items():
+        target = RATIO_TARGETS.get(key)
+        bad = s.unexpected_statuses + s.server_unexpected_statuses + s.socket_errors
+        app_cpu = s.cpu_ms_per_request.get("gunicorn")
+        rows.append(
+            f"| {labels.get(key, key)} | {s.req_per_s:,.0f} | {s.p50_ms:.1f} | {s.p99_ms:.1f} "
+            f"| {s.ratio:.0%} | {f'>= {target:.0%}' if target else ''} | {bad} "
+            f"| {blank_if_none(s.cpu_ratio, '.0%')} | {blank_if_none(app_cpu, '.1f')} "
+            f"| {blank_if_none(s.queries_per_request, '.1f')} "
+            f"| {blank_if_none(s.db_ms_per_request, '.2f')} |"
+        )
+    return "\n".join(rows)
+
+
+def blank_if_none(value: float | None, spec: str) -> str:
+    """A figure that may be missing (no request completed, nothing measured) as text."""
+    return "" if value is None else format(value, spec)
