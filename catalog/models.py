@@ -47,6 +47,10 @@ class Product(models.Model):
             models.Index(fields=["is_active", "name"], name="product_active_name"),
             models.Index(fields=["is_active", "price"], name="product_active_price"),
             models.Index(fields=["is_active", "-created_at"], name="product_active_newest"),
+            # Category pages in their default order, without sorting the whole category.
+            models.Index(
+                fields=["category", "is_active", "name", "id"], name="product_category_name"
+            ),
         ]
 
     def __str__(self):
