@@ -29,13 +29,23 @@ LABELS = {
     "category": "category page",
     "search": "search",
     "product": "product page",
+    "product_again": "product page, same one again",
     "product_user": "product page, logged in",
     "cart": "cart page (3 lines)",
     "add_to_cart": "add to cart (POST)",
     "login": "login (POST, PBKDF2)",
 }
 ENDPOINT_KEYS = list(LABELS)
-PAGES = ["home", "home_user", "category", "search", "product", "product_user", "cart"]
+PAGES = [
+    "home",
+    "home_user",
+    "category",
+    "search",
+    "product",
+    "product_again",
+    "product_user",
+    "cart",
+]
 SCALE_KEYS = ["ceiling", "home", "category", "search"]
 # Other processes using more of the machine than this during a run make its figures suspect.
 BUSY_MACHINE_SHARE = 0.05
@@ -334,6 +344,9 @@ def prepare(base_url: str, results: Path) -> tuple[dict[str, Endpoint], AddToCar
         Endpoint("category", paths["categories"], anonymous),
         Endpoint("search", shop.search_paths(SEARCH_TERMS), anonymous),
         Endpoint("product", paths["products"], anonymous),
+        # The same product over and over: "recently viewed" no longer changes, so the
+        # session is not written; the gap to `product` is the cost of that write.
+        Endpoint("product_again", paths["products"][:1], anonymous),
         Endpoint("product_user", paths["products"], member_cookie),
         Endpoint("cart", ["/cart/"], member_cookie),
         Endpoint(

@@ -71,7 +71,9 @@ def product_get(*, slug: str, version: int) -> Product | None:
     return product
 
 
-def recently_viewed(*, request, exclude: Product | None = None) -> tuple[list[int], list[Product]]:
+def recently_viewed(
+    *, request, version: int, exclude: Product | None = None
+) -> tuple[list[int], list[Product]]:
     """The visitor's recently viewed active products, newest first, and their ids.
 
     For an account: one query joining the views with the products. For an anonymous
@@ -86,10 +88,18 @@ def recently_viewed(*, request, exclude: Product | None = None) -> tuple[list[in
         products = list(products.order_by("-recent_views__viewed_at")[:RECENTLY_VIEWED_LIMIT])
         return [product.pk for product in products], products
     ids = [pk for pk in request.session.get(SESSION_KEY, []) if pk != excluded]
-    return ids, SimpleLazyObject(lambda: products_in_order(ids))
+    return ids, SimpleLazyObject(lambda: products_in_order(ids, version=version))
 
 
-def products_in_order(ids: list[int]) -> list[Product]:
-    """The active products among `ids`, in that order, in one query."""
-    found = Product.objects.filter(is_active=True).in_bulk(ids)
-    return [found[pk] for pk in ids if pk in found]
+def products_in_order(ids: list[int], *, version: int) -> list[Product]:
+    """The active products among `ids`, in that order: from this process's cache of the
+    generation, with one query for those it does not hold yet."""
+    keys = {pk: f"catalog:{version}:product-id:{pk}" for pk in ids}
+    found = generation_cache.get_many(keys.values())
+    missing = [pk for pk in ids if keys[pk] not in found]
+    if missing:
+        fetched = Product.objects.filter(is_active=True).in_bulk(missing)
+        fetched = {keys[pk]: product for pk, product in fetched.items()}
+        generation_cache.set_many(fetched, CATALOG_TTL)
+        found.update(fetched)
+    return [found[keys[pk]] for pk in ids if keys[pk] in found]

@@ -55,5 +55,6 @@ def product_detail(request, slug):
 
 def recently_viewed(request, exclude=None) -> dict:
     """The list and the ids that key its cached rendering."""
-    ids, products = selectors.recently_viewed(request=request, exclude=exclude)
+    version = selectors.catalog_version(request)
+    ids, products = selectors.recently_viewed(request=request, version=version, exclude=exclude)
     return {"recently_viewed_ids": ids, "recently_viewed": products}

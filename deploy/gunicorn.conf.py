@@ -11,7 +11,7 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # a few threads per process cover the waits on PostgreSQL and Redis.
 worker_class = "gthread"
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+threads = int(os.environ.get("GUNICORN_THREADS", 2))
 # Drain in-flight requests on SIGTERM; the ALB's deregistration delay (35 s) is a little longer.
 graceful_timeout = 30
 timeout = 30

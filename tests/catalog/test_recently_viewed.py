@@ -41,11 +41,12 @@ def test_category_and_search_pages_do_not_show_them(client, products):
     assert shown(client.get("/?q=thing")) == []
 
 
-def test_retired_products_drop_out(client, products):
+def test_retired_products_drop_out(client, products, django_capture_on_commit_callbacks):
     client.get(products[0].get_absolute_url())
     client.get(products[1].get_absolute_url())
-    products[0].is_active = False
-    products[0].save()
+    with django_capture_on_commit_callbacks(execute=True):
+        products[0].is_active = False
+        products[0].save()
     assert shown(client.get("/")) == ["Thing 01"]
 
 
