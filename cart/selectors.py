@@ -1,10 +1,12 @@
 """Reads for carts and orders."""
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Sum
 
 from cart.models import Cart, CartLine, Order
 from cart.services import COUNT_TTL, SESSION_KEY, count_cache_key
+from catalog.models import Product
 
 
 def _cart_id(request) -> int | None:
@@ -15,13 +17,36 @@ def _cart_id(request) -> int | None:
     return cart_id
 
 
+# Written out by hand: building this join through the ORM cost a quarter of the cart page's
+# CPU (make bench's profile), the database answers it in a fraction of that.
+_LINES_SQL = """
+SELECT line.id, line.quantity, product.id, product.name, product.slug, product.price,
+       product.stock, product.is_active
+FROM cart_cartline line JOIN catalog_product product ON product.id = line.product_id
+WHERE line.cart_id = %s
+ORDER BY line.id
+"""
+
+
 def cart_lines(request) -> list[CartLine]:
-    """The visitor's cart lines with their products, in one query."""
+    """The visitor's cart lines with the product fields the cart shows, in one query."""
     cart_id = _cart_id(request)
     if cart_id is None:
         return []
-    lines = CartLine.objects.filter(cart_id=cart_id).select_related("product")
-    return list(lines.defer("product__description", "product__created_at", "product__updated_at"))
+    with connection.cursor() as cursor:
+        cursor.execute(_LINES_SQL, [cart_id])
+        rows = cursor.fetchall()
+    return [
+        CartLine(
+            id=line_id,
+            cart_id=cart_id,
+            quantity=quantity,
+            product=Product(
+                id=product_id, name=name, slug=slug, price=price, stock=stock, is_active=active
+            ),
+        )
+        for line_id, quantity, product_id, name, slug, price, stock, active in rows
+    ]
 
 
 def cart_count(request) -> int:
