@@ -67,16 +67,24 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.display_name or self.email.split("@")[0]
 
 
-class Address(models.Model):
-    """A shipping address in the user's address book, offered again at the next checkout."""
+class PostalAddress(models.Model):
+    """The fields of a shipping address: an address book entry, and an order's copy of it."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
     full_name = models.CharField(max_length=100)
     line1 = models.CharField("address", max_length=200)
     line2 = models.CharField("address line 2", max_length=200, blank=True)
     city = models.CharField(max_length=100)
     postcode = models.CharField(max_length=20)
     country = models.CharField(max_length=100)
+
+    class Meta:
+        abstract = True
+
+
+class Address(PostalAddress):
+    """A shipping address in the user's address book, offered again at the next checkout."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
     last_used_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -3,6 +3,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
 
+from accounts.models import PostalAddress
 from catalog.models import Product
 
 MAX_PER_LINE = 50  # no shopper needs more of one product in one order
@@ -57,7 +58,7 @@ class CartLine(models.Model):
         return ""
 
 
-class Order(models.Model):
+class Order(PostalAddress):
     class Status(models.TextChoices):
         PLACED = "placed", "Placed"
         PAID = "paid", "Paid"
@@ -71,12 +72,6 @@ class Order(models.Model):
     # One checkout form, one order: a double submit or a retried POST finds this order.
     idempotency_key = models.UUIDField(unique=True, editable=False)
     email = models.EmailField()
-    full_name = models.CharField(max_length=100)
-    line1 = models.CharField("address", max_length=200)
-    line2 = models.CharField("address line 2", max_length=200, blank=True)
-    city = models.CharField(max_length=100)
-    postcode = models.CharField(max_length=20)
-    country = models.CharField(max_length=100)
     total = models.DecimalField(max_digits=12, decimal_places=2)
     payment_reference = models.CharField(max_length=40)
     created_at = models.DateTimeField(auto_now_add=True)

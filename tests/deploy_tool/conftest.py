@@ -1,6 +1,5 @@
 """A moto server over HTTP for the deploy tool's end-to-end tests (no AWS account)."""
 
-import socket
 from pathlib import Path
 
 import boto3
@@ -8,19 +7,15 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from deploy.local import free_port
+
 REGION = "eu-west-1"
 BOOTSTRAP_TEMPLATE = Path(__file__).resolve().parents[2] / "cloudformation" / "bootstrap.yaml"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_url():
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"
