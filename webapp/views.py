@@ -7,6 +7,8 @@ from django.http import HttpResponse, HttpResponsePermanentRedirect, HttpRespons
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 
+from webapp.context_processors import site_urls
+
 # Seconds a client should wait before retrying while the database is unreachable.
 RETRY_AFTER_SECONDS = 5
 
@@ -15,16 +17,17 @@ def server_error(request):
     """Answer 503 with Retry-After when the database is unreachable, 500 otherwise.
 
     Rendered without the request context on purpose: context processors would query the
-    very database that just failed.
+    very database that just failed (only the header's links, which need no query, are
+    passed).
     """
     error = sys.exc_info()[1]
     if isinstance(error, OperationalError | InterfaceError):
         return HttpResponse(
-            render_to_string("503.html"),
+            render_to_string("503.html", site_urls(request)),
             status=503,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-    return HttpResponseServerError(render_to_string("500.html"))
+    return HttpResponseServerError(render_to_string("500.html", site_urls(request)))
 
 
 def favicon(request):

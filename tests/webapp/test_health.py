@@ -81,6 +81,7 @@ def test_pages_answer_friendly_503_when_the_database_is_down(path, database_down
     assert response["Retry-After"] == "5"
     assert b"Back in a moment" in response.content
     assert b"Traceback" not in response.content
+    assert b'href="/accounts/login/"' in response.content  # the header still links out
 
 
 @pytest.mark.django_db
