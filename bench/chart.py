@@ -1,4 +1,4 @@
-"""chart.png: each endpoint's share of the ceiling and its p99, against the issue's targets."""
+"""chart.png: each endpoint's share of the ceiling and its p99, against the performance targets."""
 
 import matplotlib
 
@@ -79,7 +79,7 @@ def draw(report: dict, labels: dict[str, str], path) -> None:
         f"{ceiling['p99_ms']:.0f} ms): gunicorn {meta['gunicorn']['workers']} workers x "
         f"{meta['gunicorn']['threads']} threads, wrk -c{meta['load']['connections']}, "
         f"median of {meta['load']['rounds']} rounds\n{meta['machine']['nproc']} cores "
-        f"({meta['machine']['cpu_model']}), git {meta['git']['commit'][:10]}",
+        f"({meta['machine']['cpu_model']}), release {meta['version']}",
         fontsize=10,
     )
     fig.tight_layout()

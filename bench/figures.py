@@ -10,7 +10,8 @@ import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-# The issue's targets: ratio of an endpoint's req/s to the ceiling's in the same round.
+# The performance targets (docs/performance.md): ratio of an endpoint's req/s to the
+# ceiling's in the same round.
 RATIO_TARGETS = {"home": 0.50, "product": 0.50, "cart": 0.40, "add_to_cart": 0.30}
 P99_TARGET_MS = 25.0
 # Catalogue and search with the large catalogue: within 20% of the small catalogue's figure.
@@ -182,7 +183,7 @@ def summarise_rounds(rounds: list[dict[str, Run]]) -> dict[str, Summary]:
 
 @dataclass
 class Check:
-    """One target of the issue, with the measured value and whether it holds."""
+    """One performance target, with the measured value and whether it holds."""
 
     name: str
     measured: str
@@ -197,7 +198,7 @@ def check_targets(
     lost_updates: int | None,
     scale: dict[str, Summary] | None = None,
 ) -> list[Check]:
-    """The issue's targets, on the medians. `pages` are the endpoints p99 applies to."""
+    """The performance targets, on the medians. `pages` are the endpoints p99 applies to."""
     checks = [
         Check(
             f"{key} ratio",

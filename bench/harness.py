@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 
 from bench import cpu, figures, profile, server, shop
 from bench.figures import Run
-from deploy.local import POSTGRES_BIN, REDIS_SERVER
+from deploy.release.version import source_version
+from deploy.servers import POSTGRES_BIN, REDIS_SERVER
 
 WRK_SCRIPT = Path(__file__).with_name("wrk.lua")
 # Terms from the demo vocabulary: each matches a few products, more with the large catalogue.
@@ -265,7 +266,7 @@ def main(options: Options) -> int:
     workers, threads = server.gunicorn_shape(options.workers, options.threads)
     meta = {
         "machine": machine(),
-        "git": git_state(),
+        "version": source_version(),  # git describe: the commit, -dirty if edited
         "gunicorn": {"workers": workers, "threads": threads, "worker_class": "gthread"},
         "load": {
             "tool": "wrk",
@@ -484,12 +485,3 @@ def machine() -> dict:
 def _version(command: list[str]) -> str:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     return (done.stdout or done.stderr).splitlines()[0].strip()
-
-
-def git_state() -> dict:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=server.BASE_DIR, capture_output=True, text=True, check=False
-        ).stdout.strip()
-
-    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}

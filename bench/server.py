@@ -7,23 +7,13 @@ gunicorn's output (access log included) goes to a file the harness reads between
 import os
 import runpy
 import secrets
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
 from bench import figures
-from deploy.local import Postgres, Redis, free_port
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-GUNICORN_CONF = BASE_DIR / "deploy" / "gunicorn.conf.py"
+from deploy.servers import GUNICORN_CONF, AppServer, Postgres, free_port, throwaway_services
 
 
 @dataclass
@@ -35,16 +25,9 @@ class Services:
 @contextmanager
 def services():
     """PostgreSQL and Redis for one run, on loopback, gone afterwards."""
-    workdir = Path(tempfile.mkdtemp(prefix="webshop-bench-"))
-    workdir.chmod(0o755)  # PostgreSQL runs as its own user and must reach its directory
-    started = []
-    try:
-        postgres = Postgres(workdir / "postgres", free_port()).start()
-        started.append(postgres)
+    with throwaway_services("webshop-bench-") as (workdir, postgres, redis):
         postgres.create_database("webshop")
         _track_statements(postgres)
-        redis = Redis(workdir / "redis", free_port()).start()
-        started.append(redis)
         environment = {
             "DJANGO_SETTINGS_MODULE": "webapp.settings",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -59,10 +42,6 @@ def services():
         }
         pids = {"postgresql": _pid(postgres.data / "postmaster.pid"), "redis": _pid(redis.pidfile)}
         yield Services(environment, pids)
-    finally:
-        while started:
-            started.pop().stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _pid(pidfile: Path, timeout: float = 5.0) -> int:
@@ -112,11 +91,7 @@ def gunicorn_shape(workers: int | None, threads: int | None) -> tuple[int, int]:
 
 
 @dataclass
-class Gunicorn:
-    url: str
-    process: subprocess.Popen
-    log: Path
-
+class Gunicorn(AppServer):
     def log_size(self) -> int:
         return self.log.stat().st_size
 
@@ -146,49 +121,16 @@ class Gunicorn:
             time.sleep(0.05)
         return self.log_since(offset)
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=40)
-
 
 @contextmanager
 def gunicorn(environment: dict[str, str], workers: int, threads: int, log: Path):
-    """gunicorn with deploy/gunicorn.conf.py on a free loopback port, ready when it answers."""
-    port = free_port()
-    env = {
-        **os.environ,
-        **environment,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": str(workers),
-        "GUNICORN_THREADS": str(threads),
-    }
-    with log.open("ab") as out:  # O_APPEND: every worker's lines land whole, in order
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "webapp.wsgi"],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Gunicorn(url=f"http://127.0.0.1:{port}", process=process, log=log)
+    """gunicorn with deploy/gunicorn.conf.py on a free loopback port, ready when it answers
+    (the warm-up round pays for the other workers' imports)."""
+    server = Gunicorn(port=free_port(), log=log)
+    server.start(
+        {**environment, "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads)}
+    )
     try:
-        _wait_ready(server)
         yield server
     finally:
         server.stop()
-
-
-def _wait_ready(server: Gunicorn, timeout: float = 60.0) -> None:
-    """Ready when /healthz answers (the warm-up round pays for the other workers' imports)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited; see {server.log}")
-        try:
-            if requests.get(f"{server.url}/healthz", timeout=1).ok:
-                return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise TimeoutError(f"gunicorn did not answer /healthz within {timeout} s; see {server.log}")

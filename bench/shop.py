@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 
 import requests
 
+from deploy.servers.client import CSRF_FIELD, ShopClient
+
 # Stock large enough that no add-to-cart run ever meets it; the 50-per-line cap is met
 # by rotating over products instead (bench/harness.py).
 BENCH_STOCK = 1_000_000
@@ -72,29 +74,15 @@ def search_paths(terms: list[str]) -> list[str]:
     return ["/?" + urlencode({"q": term}) for term in terms]
 
 
-class Browser:
-    """A browser that keeps its cookies, for preparing the sessions wrk replays."""
+class Browser(ShopClient):
+    """A browser that keeps its cookies, for preparing the sessions wrk replays; a page
+    that does not answer as expected stops the benchmark."""
 
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-        self.http = requests.Session()
+    def get(self, path: str, expect: int = 200, **kwargs) -> requests.Response:
+        return _expect(super().get(path, **kwargs), expect)
 
-    def get(self, path: str, expect: int = 200) -> requests.Response:
-        response = self.http.get(self.base_url + path, allow_redirects=False, timeout=30)
-        _expect(response, expect)
-        return response
-
-    def post(self, path: str, data: dict, expect: int = 302) -> requests.Response:
-        if "csrftoken" not in self.http.cookies:
-            self.get("/accounts/login/")  # any page with a form sets the CSRF cookie
-        response = self.http.post(
-            self.base_url + path,
-            data={"csrfmiddlewaretoken": self.csrf_token, **data},
-            allow_redirects=False,
-            timeout=30,
-        )
-        _expect(response, expect)
-        return response
+    def post(self, path: str, data: dict, expect: int = 302, **kwargs) -> requests.Response:
+        return _expect(super().post(path, data, **kwargs), expect)
 
     def log_in(self, shopper: Shopper) -> "Browser":
         self.post("/accounts/login/", {"username": shopper.email, "password": shopper.password})
@@ -102,19 +90,16 @@ class Browser:
 
     @property
     def csrf_token(self) -> str:
-        return self.http.cookies["csrftoken"]
-
-    @property
-    def cookie_header(self) -> str:
-        return "; ".join(f"{name}={value}" for name, value in sorted(self.http.cookies.items()))
+        return self.csrf()[CSRF_FIELD]
 
 
-def _expect(response: requests.Response, status: int) -> None:
+def _expect(response: requests.Response, status: int) -> requests.Response:
     if response.status_code != status:
         raise RuntimeError(
             f"preparing the benchmark: {response.request.method} {response.url} answered "
             f"{response.status_code}, expected {status}"
         )
+    return response
 
 
 def cart_id(shopper: Shopper) -> int:
@@ -128,7 +113,7 @@ def cart_empty(cart: int) -> None:
     from django.core.cache import cache
 
     from cart.models import CartLine
-    from cart.services import count_cache_key
+    from cart.selectors import count_cache_key
 
     CartLine.objects.filter(cart_id=cart).delete()
     cache.delete(count_cache_key(cart))

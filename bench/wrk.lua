@@ -1,4 +1,4 @@
--- wrk script for `make bench` (bench/wrk.py sets the environment it reads).
+-- wrk script for `make bench` (bench/harness.py sets the environment it reads).
 --
 -- BENCH_REQUESTS  file with one request per line: "PATH" or "PATH<TAB>BODY"; each thread
 --                 walks it in turn, so a run visits many products, not one cached URL

@@ -5,11 +5,18 @@ from django.db import connection
 from django.db.models import Sum
 
 from cart.models import Cart, CartLine, Order
-from cart.services import COUNT_TTL, SESSION_KEY, count_cache_key
 from catalog.models import Product
 
+SESSION_KEY = "cart_id"
+COUNT_TTL = 300  # seconds; bounds how long a racing reader's stale count can survive
 
-def _cart_id(request) -> int | None:
+
+def count_cache_key(cart_id: int) -> str:
+    return f"cart:{cart_id}:count"
+
+
+def visitor_cart_id(request) -> int | None:
+    """The visitor's cart id, if the visitor has a cart: the session holds it."""
     cart_id = request.session.get(SESSION_KEY)
     if cart_id is None and request.user.is_authenticated:
         # Sessions get the account's cart id at login; this covers older sessions.
@@ -30,7 +37,7 @@ ORDER BY line.id
 
 def cart_lines(request) -> list[CartLine]:
     """The visitor's cart lines with the product fields the cart shows, in one query."""
-    cart_id = _cart_id(request)
+    cart_id = visitor_cart_id(request)
     if cart_id is None:
         return []
     with connection.cursor() as cursor:
@@ -51,7 +58,7 @@ def cart_lines(request) -> list[CartLine]:
 
 def cart_count(request) -> int:
     """Items in the visitor's cart for the page header, from Redis when possible."""
-    cart_id = _cart_id(request)
+    cart_id = visitor_cart_id(request)
     if cart_id is None:
         return 0
 

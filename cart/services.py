@@ -17,11 +17,9 @@ from django.utils import timezone
 
 from accounts.models import Address
 from cart.models import MAX_PER_LINE, Cart, CartLine, Order, OrderLine
+from cart.selectors import SESSION_KEY, count_cache_key, visitor_cart_id
 from catalog.models import Product
 from catalog.services import catalog_changed
-
-SESSION_KEY = "cart_id"
-COUNT_TTL = 300  # seconds; bounds how long a racing reader's stale count can survive
 
 
 class CartError(Exception):
@@ -34,26 +32,20 @@ class OutOfStock(CartError):
         self.product = product
 
 
-def count_cache_key(cart_id: int) -> str:
-    return f"cart:{cart_id}:count"
-
-
 def _forget_count(cart_id: int) -> None:
     cache.delete(count_cache_key(cart_id))
 
 
-def cart_id_for_request(request, *, create: bool) -> int | None:
-    """The visitor's cart id: from the session, else the account's cart, else a new one."""
-    cart_id = request.session.get(SESSION_KEY)
-    if cart_id:
-        return cart_id
-    if request.user.is_authenticated:
-        cart_id = Cart.objects.get_or_create(user=request.user)[0].pk
-    elif create:
-        cart_id = Cart.objects.create().pk
-    else:
-        return None
-    request.session[SESSION_KEY] = cart_id
+def cart_id_creating(request) -> int:
+    """The visitor's cart id, making the cart (and noting it in the session) if need be."""
+    cart_id = visitor_cart_id(request)
+    if cart_id is None:
+        if request.user.is_authenticated:
+            cart_id = Cart.objects.get_or_create(user=request.user)[0].pk
+        else:
+            cart_id = Cart.objects.create().pk
+    if request.session.get(SESSION_KEY) != cart_id:  # setting it saves the session
+        request.session[SESSION_KEY] = cart_id
     return cart_id
 
 
@@ -96,7 +88,7 @@ def cart_add_line(*, request, product_id: int, quantity: int) -> int:
     limit = _line_limit(product)
     if quantity > limit:
         raise CartError(f"You can have at most {limit} of {product.name} in your cart.")
-    cart_id = cart_id_for_request(request, create=True)
+    cart_id = cart_id_creating(request)
     try:
         with connection.cursor() as cursor:
             cursor.execute(_ADD_SQL, [cart_id, product.pk, quantity, timezone.now(), limit])
@@ -112,7 +104,7 @@ def cart_add_line(*, request, product_id: int, quantity: int) -> int:
 
 def cart_set_quantity(*, request, line_id: int, quantity: int) -> None:
     """Set a line's quantity (1 to the stock and the per-line maximum)."""
-    cart_id = cart_id_for_request(request, create=False)
+    cart_id = visitor_cart_id(request)
     line = CartLine.objects.select_related("product").filter(pk=line_id, cart_id=cart_id).first()
     if line is None:
         raise CartLine.DoesNotExist
@@ -126,7 +118,7 @@ def cart_set_quantity(*, request, line_id: int, quantity: int) -> None:
 
 
 def cart_remove_line(*, request, line_id: int) -> None:
-    cart_id = cart_id_for_request(request, create=False)
+    cart_id = visitor_cart_id(request)
     deleted, _ = CartLine.objects.filter(pk=line_id, cart_id=cart_id).delete()
     if not deleted:
         raise CartLine.DoesNotExist

@@ -5,28 +5,20 @@ cannot be started, pytest stops with a one-line instruction.
 """
 
 import os
-import shutil
-import tempfile
-from pathlib import Path
+from contextlib import ExitStack
 
 import pytest
 
-from deploy.local import Postgres, Redis, ServiceUnavailable, free_port
+from deploy.servers import ServiceUnavailable, free_port, throwaway_services
 
-_services = []
+_running = ExitStack()
 
 
 def pytest_configure(config):
     if config.option.help or config.option.version:
         return
-    workdir = Path(tempfile.mkdtemp(prefix="webshop-tests-"))
-    workdir.chmod(0o755)  # PostgreSQL runs as its own user and must reach its directory
-    config._webshop_workdir = workdir
     try:
-        postgres = Postgres(workdir / "postgres", free_port()).start()
-        _services.append(postgres)
-        redis = Redis(workdir / "redis", free_port()).start()
-        _services.append(redis)
+        workdir, postgres, redis = _running.enter_context(throwaway_services("webshop-tests-"))
     except ServiceUnavailable as error:
         pytest.exit(f"Cannot start the test services: {error}", returncode=3)
     os.environ.update(
@@ -58,11 +50,7 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
-    while _services:
-        _services.pop().stop()
-    workdir = getattr(config, "_webshop_workdir", None)
-    if workdir:
-        shutil.rmtree(workdir, ignore_errors=True)
+    _running.close()
 
 
 @pytest.fixture(autouse=True)
@@ -105,8 +93,9 @@ def browser_type_launch_args():
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint():
-    """A local S3-compatible server (moto) over real HTTP, as the stack uses."""
+def moto_url():
+    """A local AWS API server (moto) over real HTTP: S3 for the storage tests,
+    CloudFormation and S3 for the deploy tool's."""
     from moto.server import ThreadedMotoServer
 
     port = free_port()

@@ -6,12 +6,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 
 from cart.models import CartLine, Order
 from catalog.models import Product
+from deploy.servers.client import ShopClient
 from tests.factories import make_product
-from tests.servers import post_form, server_user, start_app_server
+from tests.servers import server_user, start_app_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct-horse-battery-9"
@@ -33,22 +33,15 @@ def servers(django_db_setup, django_db_blocker):
         server.stop()
 
 
-def clone(browser: requests.Session) -> requests.Session:
-    """Another connection of the same browser (same cookies), e.g. a second tab."""
-    twin = requests.Session()
-    twin.cookies.update(browser.cookies)
-    return twin
-
-
 def add(browser, server, product, quantity=1) -> int:
-    return post_form(
-        browser, f"{server.url}/cart/add/", {"product": product.pk, "quantity": quantity}
+    return browser.post(
+        f"{server.url}/cart/add/", {"product": product.pk, "quantity": quantity}
     ).status_code
 
 
 def hammer(browser, servers, product, requests_count, threads=16) -> list[int]:
     """`requests_count` concurrent adds of one unit, alternating between the servers."""
-    tabs = [clone(browser) for _ in range(threads)]
+    tabs = [browser.twin() for _ in range(threads)]
     with ThreadPoolExecutor(threads) as pool:
         return list(
             pool.map(
@@ -60,7 +53,7 @@ def hammer(browser, servers, product, requests_count, threads=16) -> list[int]:
 
 def test_concurrent_adds_lose_nothing(servers):
     product = make_product(name="Lamp", stock=1000)
-    browser = requests.Session()
+    browser = ShopClient(servers[0].url)
     assert add(browser, servers[0], product) == 302  # the cart exists before the storm
     statuses = hammer(browser, servers, product, 48)
     successes = statuses.count(302)
@@ -75,7 +68,7 @@ def test_concurrent_adds_lose_nothing(servers):
 
 def test_concurrent_adds_past_the_limit_are_refused_exactly(servers):
     product = make_product(name="Mug", stock=20)
-    browser = requests.Session()
+    browser = ShopClient(servers[0].url)
     add(browser, servers[0], product)
     statuses = hammer(browser, servers, product, 40)
     successes = statuses.count(302)
@@ -89,7 +82,7 @@ def test_concurrent_adds_past_the_limit_are_refused_exactly(servers):
 
 
 def test_two_tabs_adding_a_new_product_make_one_line(servers):
-    browser = requests.Session()
+    browser = ShopClient(servers[0].url)
     add(browser, servers[0], make_product(name="Starter"))
     for round_number in range(5):
         product = make_product(name=f"Fresh {round_number}", stock=100)
@@ -103,11 +96,11 @@ def test_two_tabs_adding_a_new_product_make_one_line(servers):
 def buyer_at_review(email, server, product):
     """A logged-in buyer with `product` in the cart, on the order review page."""
     server_user(email, PASSWORD, email_verified=True)
-    browser = requests.Session()
-    post_form(browser, f"{server.url}/accounts/login/", {"username": email, "password": PASSWORD})
+    browser = ShopClient(server.url)
+    browser.post("/accounts/login/", {"username": email, "password": PASSWORD})
     assert add(browser, server, product) == 302
-    assert post_form(browser, f"{server.url}/checkout/", ADDRESS).status_code == 302
-    page = browser.get(f"{server.url}/checkout/review/", timeout=10).text
+    assert browser.post("/checkout/", ADDRESS).status_code == 302
+    page = browser.get("/checkout/review/").text
     form = dict(re.findall(r'name="(idempotency_key|fingerprint)" value="([^"]*)"', page))
     return browser, {**form, "test_payment": "on"}
 
@@ -119,7 +112,7 @@ def place_at_once(attempts):
     def place(attempt):
         browser, server, form = attempt
         barrier.wait()
-        return post_form(browser, f"{server.url}/checkout/review/", form)
+        return browser.post(f"{server.url}/checkout/review/", form)
 
     with ThreadPoolExecutor(len(attempts)) as pool:
         return list(pool.map(place, attempts))
@@ -141,7 +134,7 @@ def test_two_buyers_racing_for_the_last_unit(servers):
         assert len(won) == 1 and len(lost) == 1
         loser, response = lost[0]
         assert response.headers["Location"] == "/cart/"
-        cart_page = loser.get(f"{servers[0].url}/cart/", timeout=10).text
+        cart_page = loser.get(f"{servers[0].url}/cart/").text
         assert "is no longer in stock" in cart_page
         assert Product.objects.get(pk=product.pk).stock == 0
         assert Order.objects.filter(lines__product=product).count() == 1
@@ -151,7 +144,7 @@ def test_two_buyers_racing_for_the_last_unit(servers):
 def test_a_double_submit_creates_one_order(servers):
     product = make_product(name="Kettle", stock=10)
     browser, form = buyer_at_review("double@example.com", servers[0], product)
-    responses = place_at_once([(clone(browser), server, form) for server in servers])
+    responses = place_at_once([(browser.twin(), server, form) for server in servers])
     locations = {r.headers["Location"] for r in responses}
     assert len(locations) == 1 and locations.pop().startswith("/orders/")
     assert Order.objects.filter(user__email="double@example.com").count() == 1

@@ -1,30 +1,19 @@
-"""A moto server over HTTP for the deploy tool's end-to-end tests (no AWS account)."""
+"""The suite's moto server, over HTTP, for the deploy tool's end-to-end tests (no AWS account)."""
 
 from pathlib import Path
 
 import boto3
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
-
-from deploy.local import free_port
 
 REGION = "eu-west-1"
 BOOTSTRAP_TEMPLATE = Path(__file__).resolve().parents[2] / "cloudformation" / "bootstrap.yaml"
 
 
-@pytest.fixture(scope="session")
-def moto_url():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
 @pytest.fixture
 def aws(moto_url, monkeypatch):
-    """A boto3 session that reaches the moto server, with its state reset."""
+    """A boto3 session that reaches the suite's moto server (tests/conftest.py), with its
+    state reset."""
     requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
     for key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         monkeypatch.delenv(key, raising=False)

@@ -7,8 +7,8 @@ import tarfile
 
 import pytest
 
-from deploy import cfn
-from deploy.cli import main
+from deploy.aws import cfn
+from deploy.aws.cli import main
 from tests.deploy_tool.conftest import no_sleep
 
 # moto creates what it implements and says so for the rest (bucket policies, WAF).
@@ -61,7 +61,6 @@ def _small_stack_change_set(cf, template, release):
         values={"ReleaseVersion": release},
         name=cfn.change_set_name(f"release-{release}"),
         tags={"Project": "webshop"},
-        sleep=no_sleep,
     )
 
 
@@ -114,7 +113,7 @@ def test_plan_packages_the_tiers_and_previews_the_whole_stack(
         assert f"Add      {tier}" in out
     assert "ReleaseVersion" in out and "-> 1.4.0" in out
     assert "No stateful resource is replaced or deleted." in out
-    assert "Next: python -m deploy.cli apply --env test --change-set release-1-4-0-" in out
+    assert "Next: python -m deploy.aws apply --env test --change-set release-1-4-0-" in out
     cf = aws.client("cloudformation")
     (summary,) = cf.list_change_sets(StackName="webshop-test")["Summaries"]
     params = {

@@ -1,4 +1,4 @@
-"""The runbook covers every procedure the issue names, and every tool command it
+"""The runbook covers every procedure ops need, and every tool command it
 shows is one the tool accepts."""
 
 import re
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.cli import build_parser
+from deploy.aws.cli import build_parser
 
 RUNBOOK = (Path(__file__).resolve().parents[2] / "deploy" / "README.md").read_text()
 
@@ -32,7 +32,7 @@ def test_runbook_has_the_procedure(heading):
 
 
 def test_every_tool_command_in_the_runbook_parses():
-    commands = re.findall(r"python -m deploy\.cli (?!\[)([^\n`]+)", RUNBOOK)
+    commands = re.findall(r"python -m deploy\.aws (?!\[)([^\n`]+)", RUNBOOK)
     assert len(commands) > 10
     parser = build_parser()
     for line in commands:

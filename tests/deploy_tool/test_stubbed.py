@@ -16,8 +16,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from deploy.changeset import Change
-from deploy.cli import main
+from deploy.aws.changeset import Change
+from deploy.aws.cli import main
 from tests.deploy_tool.conftest import no_sleep
 
 ACCOUNT = "arn:aws:cloudformation:eu-west-1:123456789012"

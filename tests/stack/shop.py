@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 
 import requests
 
+from deploy.servers.client import ShopClient
+
 LOGIN = "/accounts/login/"  # fields: username (the email), password, csrfmiddlewaretoken
 SIGNED_IN_PAGE = "/cart/"  # the header greets a signed-in shopper: "Hi, <name>"
 GREETING = "Hi, {name}"
 CART_ADD = "/cart/add/"  # fields: product (id), quantity, csrfmiddlewaretoken; 302 when added
 CATALOGUE = "/"
 PRODUCT = "/products/{slug}/"
-CSRF_COOKIE = "csrftoken"
-CSRF_FIELD = "csrfmiddlewaretoken"
 TIMEOUT = 15  # seconds; a request slower than this counts as failed
 
 
@@ -43,18 +43,19 @@ class Shopper:
     email: str
     password: str
     name: str
-    http: requests.Session = field(default_factory=requests.Session)
     served_by: Counter = field(default_factory=Counter)
     # Acknowledged (302) adds per product id, and adds whose outcome the shopper cannot know
     # (no answer, or a 5xx that may have come after the database committed the add).
     added: Counter = field(default_factory=Counter)
     maybe_added: Counter = field(default_factory=Counter)
+    browser: ShopClient = field(init=False)
+
+    def __post_init__(self):
+        self.browser = ShopClient(self.base_url, timeout=TIMEOUT)
 
     def request(self, method: str, path: str, **kwargs) -> tuple[requests.Response | None, str]:
         try:
-            response = self.http.request(
-                method, self.base_url + path, timeout=TIMEOUT, allow_redirects=False, **kwargs
-            )
+            response = self.browser.request(method, path, **kwargs)
         except requests.RequestException as error:
             return None, type(error).__name__
         served_by = response.headers.get("X-Served-By")
@@ -79,7 +80,7 @@ class Shopper:
         response, note = self.request(
             "POST",
             LOGIN,
-            data={"username": self.email, "password": self.password, **self._csrf()},
+            data={"username": self.email, "password": self.password, **self.browser.csrf()},
         )
         assert response is not None and response.status_code == 302, (
             f"log in as {self.email}: {response.status_code if response else note}"
@@ -114,7 +115,7 @@ class Shopper:
         """POST the add; 302 acknowledges it. An add that got no answer, or an error that
         may have come after the database committed it, may or may not be in the cart (the
         load balancer never replays a POST): it is counted as uncertain, not as added."""
-        data = {"product": product_id, "quantity": quantity, **self._csrf()}
+        data = {"product": product_id, "quantity": quantity, **self.browser.csrf()}
         response, note = self.request("POST", CART_ADD, data=data)
         if response is not None and response.status_code == 302:
             self.added[product_id] += quantity
@@ -122,10 +123,6 @@ class Shopper:
         if response is None or response.status_code >= 500:
             self.maybe_added[product_id] += quantity
         return self._outcome("POST", CART_ADD, response, note, ok=False)
-
-    def _csrf(self) -> dict[str, str]:
-        # Django accepts the cookie's (unmasked) secret as the form token.
-        return {CSRF_FIELD: self.http.cookies.get(CSRF_COOKIE, "")}
 
 
 def cart_problems(shopper: Shopper, cart: dict[int, int]) -> list[str]:

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from deploy.local import LoadBalancer, free_low_port
+from deploy.servers import LoadBalancer, free_low_port
 
 pytestmark = pytest.mark.stack
 

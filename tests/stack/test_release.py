@@ -17,13 +17,13 @@ import psycopg2
 import pytest
 import requests
 
-from deploy.local import free_low_port, read_pid, wait_for_exit
-from deploy.release import build
+from deploy.release.build import APPS, INSTANCE_RUNTIME, build
+from deploy.release.version import ROOT
+from deploy.servers import free_low_port, read_pid, wait_for_exit
 from tests.stack.load import FIGURES
 
 pytestmark = pytest.mark.stack
 
-ROOT = Path(__file__).resolve().parents[2]
 VERSION = "1.2.3-test"
 EC2_INSTANCE_ID = "i-0123456789abcdef0"
 
@@ -150,9 +150,21 @@ def test_the_artifact_holds_the_app_wheels_and_static_manifest(artifact):
     wheels = {n.split("/")[1].split("-")[0].lower() for n in names if n.startswith("wheels/")}
     assert {"django", "gunicorn", "psycopg2_binary", "boto3", "django_storages"} <= wheels
     assert re.search(r'"css/shop\.css": "css/shop\.[0-9a-f]{12}\.css"', manifest)
-    # Instances run the app, never the tests, the templates of the stack or local state.
-    assert not [n for n in names if n.startswith(("tests/", "cloudformation/", ".venv", "media/"))]
-    assert not [n for n in names if "__pycache__" in n or n.startswith("static/")]
+    # An allow-list: the shop's packages and the instance runtime, nothing else.
+    top = {name.split("/")[0] for name in names}
+    assert top == {*APPS, "deploy", "wheels", "manage.py", "requirements.txt"} | {
+        "RELEASE",
+        "staticfiles.json",
+    }
+    assert {n for n in names if n.startswith("deploy/")} == set(INSTANCE_RUNTIME)
+    assert not [n for n in names if "__pycache__" in n]
+
+
+def test_the_artifact_ships_every_app_the_settings_install():
+    from django.conf import settings
+
+    local = {app for app in settings.INSTALLED_APPS if (ROOT / app / "__init__.py").exists()}
+    assert local == set(APPS)
 
 
 def test_an_instance_boots_from_the_artifact_with_its_id_from_imdsv2(

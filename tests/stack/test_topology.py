@@ -10,7 +10,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from deploy.stack import INSTANCES, ROOT
+from deploy.stack.stack import INSTANCES, ROOT
 from tests.stack.shop import stack_json
 
 pytestmark = pytest.mark.stack

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
-from deploy.local import free_port
+from deploy.servers import free_port
 from tests.factories import make_product
 
 

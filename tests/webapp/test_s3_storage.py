@@ -9,19 +9,20 @@ import requests
 
 from catalog.demo import DemoProduct, product_image
 from catalog.models import Product
-from deploy.static import collect_static, publish_static
+from deploy.release.static import collect_static, publish_static
+from deploy.servers.client import ShopClient
 from tests.factories import make_product
-from tests.servers import post_form, server_user, start_app_server
+from tests.servers import server_user, start_app_server
 
 
 @pytest.fixture(scope="module")
-def s3_environment(s3_endpoint, tmp_path_factory):
+def s3_environment(moto_url, tmp_path_factory):
     """Two buckets, as on AWS, with the release's static files published to one."""
     suffix = uuid.uuid4().hex[:8]
     environment = {
         "AWS_STORAGE_BUCKET_NAME": f"static-{suffix}",
         "AWS_MEDIA_BUCKET_NAME": f"media-{suffix}",
-        "AWS_S3_ENDPOINT_URL": s3_endpoint,
+        "AWS_S3_ENDPOINT_URL": moto_url,
         "AWS_S3_REGION_NAME": "us-east-1",
         "AWS_DEFAULT_ACL": "public-read",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -29,7 +30,7 @@ def s3_environment(s3_endpoint, tmp_path_factory):
     }
     s3 = boto3.client(
         "s3",
-        endpoint_url=s3_endpoint,
+        endpoint_url=moto_url,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -63,17 +64,15 @@ def test_pages_load_assets_and_uploaded_images_from_s3(s3_environment):
     make_product(name="Brass Lamp", slug="brass-lamp")
     server = start_app_server(instance_id="s3", **environment)
     try:
-        admin = requests.Session()
+        admin = ShopClient(server.url)
         server_user("admin@example.com", "a-long-admin-password", is_staff=True, is_superuser=True)
-        post_form(
-            admin,
+        admin.post(
             f"{server.url}/admin/login/",
             {"username": "admin@example.com", "password": "a-long-admin-password"},
         )
         product = Product.objects.get(slug="brass-lamp")
         image = product_image(DemoProduct("Home", "#996633", "Brass Lamp", product.price, 1, ""))
-        saved = post_form(
-            admin,
+        saved = admin.post(
             f"{server.url}/admin/catalog/product/{product.pk}/change/",
             {
                 "category": product.category_id,

@@ -1,16 +1,5 @@
-"""The AWS stack's topology on one machine, on loopback: `python -m deploy.stack <command>`.
-
-  up                     start everything and print the shop's URL (`make stack`)
-  down                   stop all that `up` started, by PID; delete .stack/ (`make stack-down`)
-  status                 what runs, and what the load balancer thinks of each instance
-  kill <instance>        SIGKILL its process group: a crashed instance
-  stop <instance>        drain it in the load balancer, then SIGTERM (graceful): a scale-in
-  start <instance>       run the instance bootstrap again, wait until the load balancer has it
-  restart <instance>     stop, then start: one step of a rolling update
-  rolling-restart        restart every instance, one at a time
-  restart-redis          stop and start Redis (empty afterwards, like a replaced cache node)
-  restart-postgres [--down-for S]  stop PostgreSQL, wait S seconds, start it again
-  manage <args...>       manage.py against the stack's services (createsuperuser, shell, ...)
+"""The AWS stack's topology on one machine, on loopback (commands: `python -m deploy.stack
+--help`, deploy/stack/cli.py).
 
 | AWS                      | here                                                           |
 |--------------------------|----------------------------------------------------------------|
@@ -26,11 +15,12 @@ Everything runs from .stack/ (or WEBSHOP_STACK_DIR): pids, logs, env files, data
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import secrets
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,7 +29,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.local import (
+from dotenv import dotenv_values
+
+from deploy.release.version import source_version
+from deploy.servers import (
     LoadBalancer,
     Postgres,
     Redis,
@@ -49,7 +42,7 @@ from deploy.local import (
     wait_for_exit,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DIRECTORY = Path(os.environ.get("WEBSHOP_STACK_DIR", ROOT / ".stack"))
 INSTANCES = ("app1", "app2", "app3")
 STATIC_BUCKET = "webshop-local-static"
@@ -410,7 +403,7 @@ class LocalStack:
         )
 
     def _publish_static(self) -> None:
-        from deploy.static import collect_static, publish_static
+        from deploy.release.static import collect_static, publish_static
 
         static_root = self.directory / "static"
         collect_static(static_root)
@@ -464,26 +457,15 @@ class _Clock:
 
 def read_env_file(path: Path) -> dict[str, str]:
     """KEY=value lines (systemd's EnvironmentFile format as the stack writes it)."""
-    values = {}
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            key, _, value = line.partition("=")
-            values[key.strip()] = value
-    return values
+    return {key: value or "" for key, value in dotenv_values(path).items()}
 
 
 def _local_release_version() -> str:
-    result = subprocess.run(
-        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-        capture_output=True,
-        text=True,
-    )
-    return f"local-{result.stdout.strip()}" if result.returncode == 0 else "local"
+    version = source_version()
+    return f"local-{version}" if version else "local"
 
 
 def _port_free(port: int) -> bool:
-    import socket
-
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", port))
@@ -493,98 +475,4 @@ def _port_free(port: int) -> bool:
 
 
 def _remove_tree(directory: Path) -> None:
-    import shutil
-
     shutil.rmtree(directory, ignore_errors=True)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m deploy.stack",
-        description="The AWS stack's topology on loopback: HAProxy, three instances, "
-        "PostgreSQL, Redis, S3 (moto).",
-    )
-    parser.add_argument("--dir", type=Path, default=DEFAULT_DIRECTORY, help="state directory")
-    commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("up", help="start the stack and print the shop's URL")
-    up.add_argument("--no-seed", action="store_true", help="no demo catalogue")
-    up.add_argument("--port", type=int, help=f"the load balancer's port (default {LB_PORT})")
-    down = commands.add_parser("down", help="stop everything, delete the state directory")
-    down.add_argument("--keep", action="store_true", help="keep the state directory (logs)")
-    commands.add_parser("status", help="what runs, and the load balancer's view")
-    for name, text in [
-        ("kill", "SIGKILL one instance (no drain)"),
-        ("stop", "drain one instance in the load balancer, then SIGTERM it"),
-        ("start", "boot one instance again with deploy/bootstrap.sh"),
-        ("restart", "stop, then start one instance"),
-    ]:
-        command = commands.add_parser(name, help=text)
-        command.add_argument("instance", choices=INSTANCES)
-    commands.add_parser("rolling-restart", help="restart every instance, one at a time")
-    commands.add_parser("restart-redis", help="stop and start Redis (it comes back empty)")
-    postgres = commands.add_parser("restart-postgres", help="stop and start PostgreSQL")
-    postgres.add_argument("--down-for", type=float, default=0, help="seconds to stay down")
-    manage = commands.add_parser("manage", help="manage.py against the stack's services")
-    manage.add_argument("args", nargs=argparse.REMAINDER)
-    options = parser.parse_args(argv)
-
-    stack = LocalStack(options.dir)
-    try:
-        if options.command == "up":
-            if stack.state and stack.running():
-                raise StackError(f"A stack already runs from {stack.directory}: see `status`.")
-            try:
-                stack.up(seed=not options.no_seed, lb_port=options.port)
-            except Exception:
-                print(f"The stack did not come up; logs are in {stack.directory}.", file=sys.stderr)
-                print("Stop what did start with `make stack-down`.", file=sys.stderr)
-                raise
-            print(stack.status())
-            print(USAGE.format(url=stack.url))
-        elif options.command == "down":
-            stack.down(keep=options.keep)
-        elif options.command == "status":
-            print(stack.status())
-        elif options.command in ("kill", "stop", "start", "restart"):
-            phases = getattr(stack, options.command)(options.instance)
-            if phases:
-                print(f"{options.instance}: " + ", ".join(f"{k} {v} s" for k, v in phases.items()))
-            print(stack.status())
-        elif options.command == "rolling-restart":
-            for name, phases in stack.rolling_restart().items():
-                print(f"{name}: " + ", ".join(f"{k} {v} s" for k, v in phases.items()))
-            print(stack.status())
-        elif options.command == "restart-redis":
-            stack.restart_redis()
-        elif options.command == "restart-postgres":
-            stack.restart_postgres(options.down_for)
-        elif options.command == "manage":
-            result = subprocess.run(
-                [sys.executable, str(ROOT / "manage.py"), *options.args],
-                cwd=ROOT,
-                env=stack.environment(),
-            )
-            return result.returncode
-    except StackError as error:
-        print(error, file=sys.stderr)
-        return 1
-    return 0
-
-
-USAGE = """
-The shop: {url}/    (every response names its instance in X-Served-By)
-
-  python -m deploy.stack status                  the load balancer's view of each instance
-  python -m deploy.stack kill app2               SIGKILL an instance (a crash)
-  python -m deploy.stack stop app2               drain it, then SIGTERM (graceful)
-  python -m deploy.stack start app2              boot it again with deploy/bootstrap.sh
-  python -m deploy.stack restart app2            stop + start; rolling-restart does all three
-  python -m deploy.stack restart-redis           Redis restarts empty; nobody is logged out
-  python -m deploy.stack restart-postgres --down-for 5
-  python -m deploy.stack manage createsuperuser  an admin for {url}/admin/
-  make stack-down                                stop it all
-(with the project's venv: .venv/bin/python -m deploy.stack ...)"""
-
-
-if __name__ == "__main__":
-    sys.exit(main())

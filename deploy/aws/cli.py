@@ -1,4 +1,4 @@
-"""Ops commands for the webshop stack: `python -m deploy.cli <command> --env <env>`.
+"""Ops commands for the webshop stack: `python -m deploy.aws <command> --env <env>`.
 
   bootstrap       create/update the artifact+log buckets stack and the us-east-1 WAF stack
   upload-release  put dist/webshop-<version>.tar.gz under releases/ in the artifact bucket
@@ -24,11 +24,10 @@ from pathlib import Path
 
 import boto3
 
-from deploy import artifacts, cfn, changeset
-from deploy.cfn import DeployError
+from deploy.aws import artifacts, cfn, changeset
+from deploy.aws.cfn import DeployError
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = ROOT / "cloudformation"
+TEMPLATES = Path(__file__).resolve().parents[2] / "cloudformation"
 WAF_REGION = "us-east-1"
 EXIT_DATA_LOSS = 3
 
@@ -92,7 +91,7 @@ class Commands:
         if "ArtifactBucketName" not in found:
             raise DeployError(
                 f"stack {self.names['bootstrap']} has no outputs; run"
-                f" `python -m deploy.cli bootstrap --env {self.env}` first"
+                f" `python -m deploy.aws bootstrap --env {self.env}` first"
             )
         return found
 
@@ -106,7 +105,6 @@ class Commands:
             values=values,
             name=cfn.change_set_name("bootstrap"),
             tags=self._tags(),
-            sleep=self.sleep,
         )
         if change_set is None:
             self.print(f"{name}: no changes.")
@@ -140,7 +138,7 @@ class Commands:
         bucket = self._bootstrap_outputs()["ArtifactBucketName"]
         version = artifacts.upload_release(self.s3, bucket, path)
         self.print(f"Uploaded s3://{bucket}/{artifacts.release_key(version)}")
-        self.print(f"Next: python -m deploy.cli plan --env {self.env} --release {version}")
+        self.print(f"Next: python -m deploy.aws plan --env {self.env} --release {version}")
         return 0
 
     def plan(self, release: str | None, values: dict[str, str]) -> int:
@@ -173,7 +171,6 @@ class Commands:
             values=values,
             name=cfn.change_set_name(f"release-{release}" if release else "update"),
             tags=self._tags(),
-            sleep=self.sleep,
         )
         if change_set is None:
             self.print(f"{self.names['main']}: no changes.")
@@ -181,7 +178,7 @@ class Commands:
         code = self._preview(self.cf, change_set)
         name = self.cf.describe_change_set(ChangeSetName=change_set)["ChangeSetName"]
         flag = " --allow-data-loss" if code == EXIT_DATA_LOSS else ""
-        self.print(f"Next: python -m deploy.cli apply --env {self.env} --change-set {name}{flag}")
+        self.print(f"Next: python -m deploy.aws apply --env {self.env} --change-set {name}{flag}")
         return code
 
     def _preview(self, cf, change_set_id: str) -> int:
@@ -242,7 +239,7 @@ class Commands:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m deploy.cli",
+        prog="python -m deploy.aws",
         description=__doc__.split("\n\n", 1)[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -303,7 +300,3 @@ def main(
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

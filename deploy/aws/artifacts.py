@@ -9,9 +9,10 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from deploy.cfn import DeployError
+from deploy.aws.cfn import DeployError
+from deploy.release.version import VERSION_PATTERN
 
-RELEASE_FILE = re.compile(r"^webshop-(?P<version>[0-9A-Za-z][0-9A-Za-z._+-]{0,63})\.tar\.gz$")
+RELEASE_FILE = re.compile(rf"^webshop-(?P<version>{VERSION_PATTERN})\.tar\.gz$")
 BOOTSTRAP = "deploy/bootstrap.sh"
 
 

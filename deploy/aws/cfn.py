@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
@@ -28,7 +28,7 @@ ROLLBACK_ADVICE = {
     ),
     "UPDATE_ROLLBACK_FAILED": (
         "the rollback itself failed: fix the cause, then run"
-        " `python -m deploy.cli recover --env <env>` (never delete the stack)."
+        " `python -m deploy.aws recover --env <env>` (never delete the stack)."
     ),
 }
 
@@ -72,7 +72,6 @@ def create_change_set(
     values: dict[str, str],
     name: str,
     tags: dict[str, str],
-    sleep: Callable[[float], None] = time.sleep,
 ) -> str | None:
     """Create a change set and wait for it; None when it would change nothing.
 
@@ -114,18 +113,18 @@ def create_change_set(
         if any(marker in str(exc) for marker in NO_CHANGES):
             return None
         raise
-    while True:
-        described = cf.describe_change_set(ChangeSetName=created["Id"])
-        status = described["Status"]
-        if status == "CREATE_COMPLETE":
-            return created["Id"]
-        if status == "FAILED":
-            reason = described.get("StatusReason", "")
-            if any(marker in reason for marker in NO_CHANGES):
-                cf.delete_change_set(ChangeSetName=created["Id"])
-                return None
-            raise DeployError(f"change set {name} failed: {reason}")
-        sleep(3)
+    try:
+        # botocore's waiter polls until CREATE_COMPLETE and fails on FAILED.
+        cf.get_waiter("change_set_create_complete").wait(
+            ChangeSetName=created["Id"], WaiterConfig={"Delay": 3, "MaxAttempts": 200}
+        )
+    except WaiterError as exc:
+        reason = (exc.last_response or {}).get("StatusReason", str(exc))
+        if any(marker in reason for marker in NO_CHANGES):
+            cf.delete_change_set(ChangeSetName=created["Id"])
+            return None
+        raise DeployError(f"change set {name} failed: {reason}") from exc
+    return created["Id"]
 
 
 @dataclass

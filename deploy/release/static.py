@@ -2,8 +2,9 @@
 
 collectstatic straight into S3 makes about five requests per file (uploads, existence checks,
 re-reads for hashing): 13 s for the admin's files against a local S3 server. Collecting on
-local disk and uploading the result in parallel takes about a second, so a release does that,
-and instances never collect at boot.
+local disk and uploading the result in parallel (s3transfer's TransferManager, the engine
+behind boto3's upload_file) takes about a second, so a release does that, and instances
+never collect at boot.
 """
 
 import json
@@ -11,10 +12,12 @@ import mimetypes
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from s3transfer.manager import TransferConfig, TransferManager
+
+from deploy.release.version import ROOT
+
 MANIFEST = "staticfiles.json"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=300"
@@ -30,7 +33,7 @@ def collect_static(static_root: Path) -> dict[str, str]:
     )
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--no-input", "--clear", "-v0"],
-        cwd=BASE_DIR,
+        cwd=ROOT,
         env=environment,
         check=True,
     )
@@ -52,18 +55,25 @@ def publish_static(
         if path.is_file() and path.suffix not in {".gz", ".br"} and path.name != MANIFEST
     ]
 
-    def upload(path: Path) -> None:
-        name = path.relative_to(static_root).as_posix()
+    def extra_args(name: str) -> dict[str, str]:
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        extra = {
-            "ContentType": content_type,
-            "CacheControl": IMMUTABLE if name in hashed else REVALIDATE,
-        }
+        extra = {"ContentType": content_type}
+        extra["CacheControl"] = IMMUTABLE if name in hashed else REVALIDATE
         if acl:
             extra["ACL"] = acl
-        s3.upload_file(str(path), bucket, f"{prefix}/{name}", ExtraArgs=extra)
+        return extra
 
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        list(pool.map(upload, files))
-    upload(static_root / MANIFEST)
+    def upload(transfers: TransferManager, paths: list[Path]) -> None:
+        futures = []
+        for path in paths:
+            name = path.relative_to(static_root).as_posix()
+            futures.append(
+                transfers.upload(str(path), bucket, f"{prefix}/{name}", extra_args(name))
+            )
+        for future in futures:
+            future.result()
+
+    with TransferManager(s3, TransferConfig(max_request_concurrency=16)) as transfers:
+        upload(transfers, files)
+        upload(transfers, [static_root / MANIFEST])
     return len(files) + 1

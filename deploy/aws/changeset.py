@@ -58,14 +58,8 @@ class Change:
 
 def _describe_all(cf, change_set_id: str) -> tuple[dict, list[dict]]:
     """The change set's description and all of its pages of changes."""
-    description = cf.describe_change_set(ChangeSetName=change_set_id)
-    changes = list(description.get("Changes", []))
-    token = description.get("NextToken")
-    while token:
-        page = cf.describe_change_set(ChangeSetName=change_set_id, NextToken=token)
-        changes.extend(page.get("Changes", []))
-        token = page.get("NextToken")
-    return description, changes
+    pages = list(cf.get_paginator("describe_change_set").paginate(ChangeSetName=change_set_id))
+    return pages[0], [change for page in pages for change in page.get("Changes", [])]
 
 
 def collect_changes(cf, change_set_id: str, prefix: str = "") -> list[Change]:

@@ -1,0 +1,5 @@
+import sys
+
+from deploy.aws.cli import main
+
+sys.exit(main())
