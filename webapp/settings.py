@@ -32,7 +32,11 @@ INSTALLED_APPS = [
     "axes",
     "catalog",
     "cart",
+    "notifications",
+    "jobs",
     "webapp",
+    "django_tasks",
+    "django_tasks_db",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -226,6 +230,20 @@ if AWS_SES_REGION_NAME:
     AWS_SES_REGION_ENDPOINT = f"email.{AWS_SES_REGION_NAME}.amazonaws.com"
 else:
     vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Seconds for the connect and for each exchange with the mail server; a worker's claim on
+# an email lasts three of them (notifications/services.py).
+EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", default=10)
+# Delivery attempts before an email becomes a dead letter (backoff 1 s doubling to 10 min:
+# about two hours of retries).
+MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=20)
+
+# --- Background work (the worker tier: `manage.py run_worker`) ------------------------------
+# django-tasks' database backend: enqueueing inserts the task's row on the caller's
+# connection, inside its transaction (no on_commit), so a task commits or rolls back with
+# the change that caused it.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Periods of the scheduled jobs in seconds, e.g. "purge_carts=3600" (jobs/schedule.py).
+JOB_PERIODS = env.dict("JOB_PERIODS", cast={"value": int}, default={})
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
