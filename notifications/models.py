@@ -31,6 +31,9 @@ class Email(models.Model):
     next_attempt_at = models.DateTimeField()
     # Set while a worker sends it; a claim that expires belonged to a worker that died.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # The django-tasks task due to deliver it next: a task its worker never finished means
+    # the email needs another (notifications.services.emails_reclaim_abandoned).
+    task_id = models.UUIDField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -12,8 +12,11 @@ the worker recorded it as sent, and then the second copy carries the same Messag
 - One event, one row: `key` is unique, so an event queued twice (a retried request, two
   instances racing) still makes one email.
 - One sender at a time: a worker claims the row with one conditional UPDATE (pending, due,
-  and not claimed by a live worker) before it sends; a claim lasts a few mail timeouts, so
-  the claim of a worker that died expires and `emails_reclaim_abandoned` queues it again.
+  and not claimed by a live worker) before it sends; a claim lasts a few mail timeouts.
+- No email waits on a dead worker: the row names the task due to deliver it, and when that
+  task's worker died (the task is still "running" after a claim's time, or failed), or the
+  claim expired, `emails_reclaim_abandoned` (every instance's scheduler, every second)
+  queues the email again.
 - Transient failures (connection refused, timeouts, SMTP 4xx, SES throttling) are retried
   with exponential backoff (1 s doubling to 10 min, a little jitter) up to
   MAIL_MAX_ATTEMPTS; a permanent one (SMTP 5xx, SES MessageRejected, a bug) and the last
@@ -24,7 +27,7 @@ import hashlib
 import logging
 import random
 import smtplib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -33,8 +36,10 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from notifications.models import MAX_BODY_BYTES, MAX_SUBJECT_LENGTH, Email
 from notifications.tasks import deliver_email
@@ -70,8 +75,16 @@ def email_enqueue(*, key: str, kind: str, to: str, subject: str, body: str) -> E
             },
         )
         if created:
-            deliver_email.enqueue(email_id=email.pk)
+            _queue_delivery(email.pk)
     return email
+
+
+def _queue_delivery(email_id: int, run_after: datetime | None = None) -> None:
+    """Enqueue the email's next delivery and note its task on the row (in the caller's
+    transaction)."""
+    task = deliver_email.using(run_after=run_after) if run_after else deliver_email
+    result = task.enqueue(email_id=email_id)
+    Email.objects.filter(pk=email_id).update(task_id=result.id)
 
 
 def _validate(*, key: str, kind: str, to: str, subject: str, body: str) -> None:
@@ -147,7 +160,7 @@ def _record_failure(email: Email, error: Exception) -> str:
         Email.objects.filter(pk=email.pk).update(
             next_attempt_at=due, claimed_until=None, last_error=detail
         )
-        deliver_email.using(run_after=due).enqueue(email_id=email.pk)
+        _queue_delivery(email.pk, run_after=due)
     logger.warning("email %s to %s: %s; next attempt at %s", email.pk, email.to, detail, due)
     return "retry"
 
@@ -175,25 +188,42 @@ def email_retry(*, email_id: int) -> bool:
             status=Email.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
         )
         if revived:
-            deliver_email.enqueue(email_id=email_id)
+            _queue_delivery(email_id)
     return bool(revived)
 
 
 def emails_reclaim_abandoned() -> int:
-    """Queue again the emails whose worker died while sending them (their claim expired);
-    returns how many. Safe on every instance at once: each row is reclaimed by one."""
+    """Queue again the pending emails whose delivery task will never finish: its worker
+    died (the task still "running" after a claim's time) or it failed; returns how many.
+    Safe on every instance at once: each row is reclaimed by one of them."""
     now = timezone.now()
+    alive_since = now - _claim_lease()
+    live_task = DBTaskResult.objects.filter(pk=OuterRef("task_id")).filter(
+        Q(status=TaskResultStatus.READY)
+        | Q(status=TaskResultStatus.RUNNING, started_at__gte=alive_since)
+    )
     with transaction.atomic():
         abandoned = list(
-            Email.objects.filter(status=Email.Status.PENDING, claimed_until__lt=now)
+            Email.objects.filter(status=Email.Status.PENDING)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .exclude(Exists(live_task))
             .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
+            .values_list("pk", "task_id", "next_attempt_at")
         )
-        Email.objects.filter(pk__in=abandoned).update(claimed_until=None)
-        for email_id in abandoned:
-            deliver_email.enqueue(email_id=email_id)
+        DBTaskResult.objects.filter(
+            pk__in=[task_id for _, task_id, _ in abandoned], status=TaskResultStatus.RUNNING
+        ).update(
+            status=TaskResultStatus.FAILED,
+            finished_at=now,
+            exception_class_path="notifications.WorkerLost",
+            traceback="The worker running this task stopped before it finished.",
+        )
+        Email.objects.filter(pk__in=[pk for pk, _, _ in abandoned]).update(claimed_until=None)
+        for email_id, _, due in abandoned:
+            _queue_delivery(email_id, run_after=due if due > now else None)
     if abandoned:
-        logger.warning("requeued %d email(s) abandoned by a worker: %s", len(abandoned), abandoned)
+        ids = [pk for pk, _, _ in abandoned]
+        logger.warning("requeued %d email(s) abandoned by a worker: %s", len(ids), ids)
     return len(abandoned)
 
 

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -27,7 +28,8 @@ SUPPRESSED = "suppressed"
 @dataclass
 class MailServer:
     """The SMTP server on 127.0.0.1:`port`, its pidfile and log in `directory`, the
-    messages it accepts in `mailbox` (<time>-<n>.eml, written whole, then renamed)."""
+    messages it accepts in `mailbox` (<time>-<n>.eml, written whole, then renamed, with an
+    X-Accepted-At header)."""
 
     directory: Path
     port: int
@@ -92,9 +94,12 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        name = f"{time.time_ns()}-{next(self.counter):06d}.eml"
+        now = time.time_ns()
+        name = f"{now}-{next(self.counter):06d}.eml"
         partial = self.directory / f".{name}"
-        partial.write_bytes(envelope.original_content)
+        # Like the Received: line a mail server adds: when it took the message.
+        stamp = datetime.fromtimestamp(now / 1e9, tz=UTC).isoformat()
+        partial.write_bytes(f"X-Accepted-At: {stamp}\r\n".encode() + envelope.original_content)
         partial.rename(self.directory / name)
         return "250 Message accepted for delivery"
 

@@ -18,6 +18,7 @@ class WorkerProcess:
     """`manage.py run_worker` in its own process group, output appended to `log`."""
 
     log: Path
+    interval: float = 1.0  # run_worker's --interval: production's default
     process: subprocess.Popen | None = None
 
     def start(self, environment: dict[str, str], timeout: float = 30.0) -> "WorkerProcess":
@@ -25,7 +26,7 @@ class WorkerProcess:
         offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "run_worker", "--interval", "0.2"],
+                [sys.executable, "manage.py", "run_worker", "--interval", str(self.interval)],
                 cwd=BASE_DIR,
                 env={**os.environ, **environment},
                 stdout=out,

@@ -144,17 +144,47 @@ def test_staff_without_the_change_permission_cannot_retry():
     assert listing.status_code == 200 and b'value="retry"' not in listing.content
 
 
-def test_an_email_abandoned_by_a_dead_worker_is_queued_again_once():
+def a_worker_died(*, claimed_the_email: bool) -> Email:
+    """A queued email whose task a worker took a while ago, then died: before or after it
+    claimed the email."""
     email = enqueue()
-    DBTaskResult.objects.update(status="RUNNING")  # its worker took the task and died ...
-    Email.objects.filter(pk=email.pk).update(  # ... after claiming the email
-        claimed_until=timezone.now() - timedelta(seconds=1), attempts=1
-    )
+    long_ago = timezone.now() - timedelta(minutes=5)
+    DBTaskResult.objects.update(status="RUNNING", started_at=long_ago)
+    if claimed_the_email:
+        Email.objects.filter(pk=email.pk).update(claimed_until=long_ago, attempts=1)
+    return email
+
+
+@pytest.mark.parametrize("claimed_the_email", [False, True])
+def test_an_email_abandoned_by_a_dead_worker_is_queued_again_once(claimed_the_email):
+    email = a_worker_died(claimed_the_email=claimed_the_email)
     assert emails_reclaim_abandoned() == 1
     assert emails_reclaim_abandoned() == 0
+    assert DBTaskResult.objects.filter(status="FAILED").count() == 1  # no longer "running"
     assert len(outbox()) == 1
     email.refresh_from_db()
-    assert (email.status, email.attempts) == ("sent", 2)
+    assert (email.status, email.attempts) == ("sent", 1 + claimed_the_email)
+    assert emails_reclaim_abandoned() == 0
+
+
+def test_a_backlog_and_a_live_worker_are_left_alone():
+    backlog = [enqueue(key=f"backlog:{n}") for n in range(3)]
+    Email.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    DBTaskResult.objects.filter(args_kwargs__kwargs__email_id=backlog[0].pk).update(
+        status="RUNNING",
+        started_at=timezone.now(),  # a worker on it right now
+    )
+    assert emails_reclaim_abandoned() == 0
+    assert DBTaskResult.objects.count() == 3
+
+
+def test_a_retry_is_reclaimed_for_its_own_time():
+    email = a_worker_died(claimed_the_email=False)
+    later = timezone.now() + timedelta(minutes=2)
+    Email.objects.filter(pk=email.pk).update(next_attempt_at=later)
+    assert emails_reclaim_abandoned() == 1
+    assert DBTaskResult.objects.get(status="READY").run_after == later
+    assert emails_reclaim_abandoned() == 0
 
 
 def test_a_claimed_email_is_not_sent_by_a_second_worker():
