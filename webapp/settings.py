@@ -242,8 +242,14 @@ MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=20)
 # connection, inside its transaction (no on_commit), so a task commits or rolls back with
 # the change that caused it.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-# Periods of the scheduled jobs in seconds, e.g. "purge_carts=3600" (jobs/schedule.py).
-JOB_PERIODS = env.dict("JOB_PERIODS", cast={"value": int}, default={})
+# Periods of the scheduled jobs in seconds, e.g. "purge_carts=3600,clear_sessions=600"
+# (jobs/schedule.py has the jobs and their daily default).
+JOB_PERIODS = {}
+for item in env.list("JOB_PERIODS", default=[]):
+    job, _, seconds = item.partition("=")
+    if not seconds.isdigit():
+        raise ImproperlyConfigured(f"JOB_PERIODS: {item!r} is not job=seconds.")
+    JOB_PERIODS[job.strip()] = int(seconds)
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
