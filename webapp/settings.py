@@ -236,6 +236,12 @@ EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", default=10)
 # Delivery attempts before an email becomes a dead letter (backoff 1 s doubling to 10 min:
 # about two hours of retries).
 MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=20)
+for name, value in [
+    ("DJANGO_EMAIL_TIMEOUT", EMAIL_TIMEOUT),
+    ("MAIL_MAX_ATTEMPTS", MAIL_MAX_ATTEMPTS),
+]:
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be at least 1, not {value}.")
 
 # --- Background work (the worker tier: `manage.py run_worker`) ------------------------------
 # django-tasks' database backend: enqueueing inserts the task's row on the caller's
