@@ -4,7 +4,7 @@ from django.contrib.auth import password_validation
 from django.template.loader import render_to_string
 
 from accounts.models import User, normalize_email
-from notifications.services import email_enqueue
+from notifications.services import email_enqueue, event_key
 
 
 class AdminUserCreationForm(auth_forms.AdminUserCreationForm):
@@ -106,7 +106,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     ):
         email_enqueue(
             # The token changes with every second and every login: one reset asked, one email.
-            key=f"password_reset:{context['uid']}:{context['token']}",
+            key=event_key("password_reset", f"{context['uid']}/{context['token']}"),
             kind="password_reset",
             to=to_email,
             subject="".join(render_to_string(subject_template_name, context).splitlines()),

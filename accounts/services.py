@@ -1,7 +1,5 @@
 """Writes for accounts: sign-up, email confirmation and preferences."""
 
-import hashlib
-
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -12,14 +10,14 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import User, normalize_email
 from accounts.tokens import email_confirmation_token
-from notifications.services import email_enqueue
+from notifications.services import email_enqueue, event_key
 
 
 def _send(*, to: str, template: str, context: dict, event: str) -> None:
     """Queue the email in the current transaction; `event` names what caused it, so the
     same event never makes two emails."""
     email_enqueue(
-        key=f"{template}:{hashlib.sha256(event.encode()).hexdigest()[:40]}",
+        key=event_key(template, event),
         kind=template,
         to=to,
         subject=render_to_string(f"accounts/email/{template}_subject.txt", context).strip(),

@@ -56,6 +56,12 @@ class EmailRejected(ValueError):
     """An email the queue refuses at enqueue, never to be retried; the message says why."""
 
 
+def event_key(kind: str, event: str) -> str:
+    """A key for an event described by text that must not be shown (a link with a token):
+    the admin shows keys."""
+    return f"{kind}:{hashlib.sha256(event.encode()).hexdigest()[:40]}"
+
+
 def email_enqueue(*, key: str, kind: str, to: str, subject: str, body: str) -> Email:
     """Queue an email for the event `key`, in the caller's transaction; returns its row.
 
