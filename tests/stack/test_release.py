@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -128,6 +129,14 @@ def stop_instance(state_dir: Path) -> None:
             wait_for_exit(pid, 40)
 
 
+def wait_for_line(log: Path, text: str, timeout: float = 60) -> None:
+    """Until `text` is in `log` (the worker may still be importing when /readyz answers)."""
+    deadline = time.monotonic() + timeout
+    while text not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline, f"{log} never said {text!r}"
+        time.sleep(0.1)
+
+
 def query(database_url: str, sql: str) -> list[tuple]:
     connection = psycopg2.connect(database_url)
     try:
@@ -195,7 +204,7 @@ def test_an_instance_boots_from_the_artifact_with_its_id_from_imdsv2(
         served_by = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert served_by.headers["X-Served-By"] == EC2_INSTANCE_ID
         assert read_pid(state / "worker.pid"), "the worker does not run"
-        assert "worker on i-0123456789abcdef0" in (state / "worker.log").read_text()
+        wait_for_line(state / "worker.log", "worker on i-0123456789abcdef0")
         assert query(fresh_database, "SELECT version, applied_by FROM webapp_release") == [
             (VERSION, EC2_INSTANCE_ID)
         ]
