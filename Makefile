@@ -8,7 +8,7 @@ MANAGE := $(PY) manage.py
 SYSTEM_PACKAGES := redis-server haproxy chromium wrk
 SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/bin/chromium /usr/bin/wrk
 
-.PHONY: run test test-stack stack stack-down release bench lint format check-deploy \
+.PHONY: run test test-fast test-stack stack stack-down release bench lint format check-deploy \
 	system-packages superuser clean
 
 $(VENV)/.installed: requirements.txt
@@ -51,6 +51,11 @@ superuser: $(VENV)/.installed
 ## after lint and the CloudFormation checks (cfn-lint, checkov)
 test: $(VENV)/.installed-dev system-packages lint cfn-lint
 	$(PY) -m pytest
+
+## test-fast: the inner loop, about a minute: every test that starts no process of its own
+## (no gunicorn, local stack or browser), without lint and the CloudFormation checks
+test-fast: $(VENV)/.installed-dev system-packages
+	$(PY) -m pytest -m "not servers"
 
 ## test-stack: only the local stack's tests (fault tests, release and bootstrap); `make test` runs them too
 test-stack: $(VENV)/.installed-dev system-packages

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from deploy.servers.gunicorn import GUNICORN_CONF, AppServer
+from deploy.servers.gunicorn import BASE_DIR, GUNICORN_CONF, AppServer
 from deploy.servers.haproxy import LoadBalancer
 from deploy.servers.postgres import POSTGRES_BIN, Postgres
 from deploy.servers.process import (
@@ -22,6 +22,7 @@ from deploy.servers.redis import REDIS_SERVER, Redis
 from deploy.servers.s3 import S3Server
 
 __all__ = [
+    "BASE_DIR",
     "GUNICORN_CONF",
     "POSTGRES_BIN",
     "REDIS_SERVER",

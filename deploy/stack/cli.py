@@ -60,7 +60,7 @@ def command_table(parser: argparse.ArgumentParser | None = None) -> list[tuple[s
     helps = {choice.dest: choice.help for choice in subparsers._choices_actions}
     table = []
     for name, command in subparsers.choices.items():
-        usage = command.format_usage().removeprefix("usage: ").strip()
+        usage = command.format_usage().removeprefix("usage: ").strip().replace(" [-h]", "")
         table.append((usage.replace(f"{PROG} ", "", 1), helps[name]))
     return table
 
