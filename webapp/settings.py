@@ -47,6 +47,8 @@ MIDDLEWARE = [
     # Before SecurityMiddleware and CommonMiddleware: the load balancer's health checks send
     # the instance's private IP as Host and plain HTTP, and must get neither a 400 nor a redirect.
     "webapp.health.HealthCheckMiddleware",
+    "webapp.middleware.OriginVerifyMiddleware",
+    "webapp.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -215,6 +217,9 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "webapp.clientip.client_ip"
 # How many proxies append to X-Forwarded-For in front of the app (CloudFront + ALB: 2).
 PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
+# The X-Origin-Verify value CloudFront adds and the ALB requires: set, the app refuses
+# requests without it too (webapp.middleware.OriginVerifyMiddleware).
+ORIGIN_SECRET = env.str("DJANGO_ORIGIN_SECRET", default="")
 
 # --- Email ----------------------------------------------------------------------------------
 # Amazon SES through the instance role in production; EMAIL_URL otherwise (console by default).
@@ -234,12 +239,26 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Logging ------------------------------------------------------------------------------
+# One JSON object per line on stdout (webapp/logs.py): time, level, logger, message, the
+# instance, the request id and user id during a request, and any `extra` fields.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "webapp.logs.RequestContextFilter"}},
     "formatters": {
-        "plain": {"format": f"%(asctime)s {INSTANCE_ID} %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
 }

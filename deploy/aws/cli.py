@@ -116,7 +116,6 @@ class Commands:
     def _plan_and_maybe_apply(
         self, cf, name: str, body: str, values: dict, allow_data_loss: bool
     ) -> int:
-        created = cfn.find_stack(cf, name) is None
         change_set = cfn.create_change_set(
             cf,
             stack_name=name,
@@ -132,13 +131,7 @@ class Commands:
         if code == EXIT_DATA_LOSS and not allow_data_loss:
             self.print("Refused: not executed.")
             return code
-        status = cfn.execute(cf, name, change_set, sleep=self.sleep)
-        if created and status == "CREATE_COMPLETE":
-            # These stacks hold buckets, keys and recovery points that outlive the
-            # main stack; nothing but a deliberate console action should delete them.
-            cf.update_termination_protection(EnableTerminationProtection=True, StackName=name)
-            self.print(f"{name}: termination protection on")
-        return self._finish(status)
+        return self._finish(cfn.execute(cf, name, change_set, sleep=self.sleep))
 
     def bootstrap(
         self, allow_data_loss: bool, dr_region: str | None = None, alarm_email: str | None = None
