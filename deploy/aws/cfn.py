@@ -408,9 +408,12 @@ def detect_drift(
                 f"drift detection on {stack_id} failed: {state.get('DetectionStatusReason')}"
             )
         name = stack_id.split("/")[1] if stack_id.startswith("arn:") else stack_id
-        for page in cf.get_paginator("describe_stack_resource_drifts").paginate(
-            StackName=stack_id, StackResourceDriftStatusFilters=["MODIFIED", "DELETED"]
-        ):
+        request = {
+            "StackName": stack_id,
+            "StackResourceDriftStatusFilters": ["MODIFIED", "DELETED"],
+        }
+        while True:  # botocore has no paginator for this one
+            page = cf.describe_stack_resource_drifts(**request)
             for r in page["StackResourceDrifts"]:
                 drifts.append(
                     Drift(
@@ -425,4 +428,7 @@ def detect_drift(
                         ),
                     )
                 )
+            if not page.get("NextToken"):
+                break
+            request["NextToken"] = page["NextToken"]
     return drifts
