@@ -249,8 +249,8 @@ class Commands:
         values.update(
             artifacts.package_templates(self.s3, values["ArtifactBucketName"], TEMPLATES / "stacks")
         )
-        if current and current["StackStatus"] not in cfn.BLOCKED:
-            self._report_drift(self.names["main"])
+        if current and current["StackStatus"] not in (*cfn.BLOCKED, "REVIEW_IN_PROGRESS"):
+            self._report_drift(self.names["main"])  # a stack never created has no drift
         alarms = cfn.outputs(current).get("RollbackAlarmArns", "")
         change_set = cfn.create_change_set(
             self.cf,
