@@ -4,11 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
-# Debian packages the suite and the local stack need (PostgreSQL 15 comes with the image).
-SYSTEM_PACKAGES := redis-server haproxy chromium wrk
-SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/bin/chromium /usr/bin/wrk
+# Debian packages the suite and the local stack need (PostgreSQL 15 comes with the image;
+# systemd for `systemd-analyze`, which checks the units offline: nothing runs systemd here).
+SYSTEM_PACKAGES := redis-server haproxy chromium wrk systemd
+SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/bin/chromium /usr/bin/wrk \
+	/usr/bin/systemd-analyze
 
-.PHONY: run test test-stack stack stack-down release bench lint format check-deploy \
+.PHONY: run test test-fast test-stack stack stack-down release bench lint format check-deploy \
 	system-packages superuser clean
 
 $(VENV)/.installed: requirements.txt
@@ -53,6 +55,11 @@ superuser: $(VENV)/.installed
 ## after lint and the CloudFormation checks (cfn-lint, checkov)
 test: $(VENV)/.installed-dev system-packages lint cfn-lint
 	$(PY) -m pytest
+
+## test-fast: the inner loop, about a minute: every test that starts no process of its own
+## (no gunicorn, local stack or browser), without lint and the CloudFormation checks
+test-fast: $(VENV)/.installed-dev system-packages
+	$(PY) -m pytest -m "not servers"
 
 ## test-stack: only the local stack's tests (fault tests, release and bootstrap); `make test` runs them too
 test-stack: $(VENV)/.installed-dev system-packages

@@ -3,7 +3,8 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.template.loader import render_to_string
 
-from accounts.models import User, normalize_email
+from accounts import selectors
+from accounts.models import ADDRESS_FIELDS, Address, User, normalize_email
 from notifications.services import email_enqueue, event_key
 
 
@@ -90,6 +91,22 @@ class PreferencesForm(forms.Form):
     )
     default_sort = forms.ChoiceField(label="Sort products by", choices=User.SORT_CHOICES)
     newsletter = forms.BooleanField(label="Send me the monthly newsletter", required=False)
+
+
+class AddressForm(forms.ModelForm):
+    class Meta:
+        model = Address
+        fields = ADDRESS_FIELDS
+
+
+class SavedAddressForm(forms.Form):
+    """Pick one of the user's own addresses (no other account's id validates)."""
+
+    address = forms.ModelChoiceField(queryset=Address.objects.none(), empty_label=None)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["address"].queryset = selectors.address_list(user=user)
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):

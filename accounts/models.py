@@ -2,7 +2,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
-from catalog.selectors import SORT_ORDERS
+from catalog.models import DEFAULT_PER_PAGE, DEFAULT_SORT, PER_PAGE_CHOICES, SORT_ORDERS
 
 
 def normalize_email(email: str) -> str:
@@ -33,7 +33,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     applying them costs no query.
     """
 
-    PRODUCTS_PER_PAGE_CHOICES = [(12, "12"), (24, "24"), (48, "48")]
+    PRODUCTS_PER_PAGE_CHOICES = [(n, str(n)) for n in PER_PAGE_CHOICES]
     SORT_CHOICES = [(key, label) for key, (_order, label) in SORT_ORDERS.items()]
 
     email = models.EmailField(unique=True)
@@ -45,9 +45,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_verified = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
     products_per_page = models.PositiveSmallIntegerField(
-        choices=PRODUCTS_PER_PAGE_CHOICES, default=24
+        choices=PRODUCTS_PER_PAGE_CHOICES, default=DEFAULT_PER_PAGE
     )
-    default_sort = models.CharField(max_length=10, choices=SORT_CHOICES, default="name")
+    default_sort = models.CharField(max_length=10, choices=SORT_CHOICES, default=DEFAULT_SORT)
     newsletter = models.BooleanField("newsletter opt-in", default=False)
     newsletter_opted_in_at = models.DateTimeField(null=True, blank=True, editable=False)
 

@@ -1,4 +1,4 @@
-"""Writes for accounts: sign-up, email confirmation and preferences."""
+"""Writes for accounts: sign-up, email confirmation, preferences and the address book."""
 
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import User, normalize_email
+from accounts.models import Address, User, normalize_email
 from accounts.tokens import email_confirmation_token
 from notifications.services import email_enqueue, event_key
 
@@ -103,3 +103,12 @@ def user_update_preferences(
             "newsletter_opted_in_at",
         ]
     )
+
+
+def address_remember(*, user: User, fields: dict[str, str]) -> Address:
+    """Save a shipping address to the user's address book (once), marked as just used."""
+    address, created = Address.objects.get_or_create(user=user, **fields)
+    if not created:
+        address.last_used_at = timezone.now()
+        address.save(update_fields=["last_used_at"])
+    return address

@@ -112,8 +112,7 @@ def cart_empty(cart: int) -> None:
     """Remove every line (and the cached count) so a run starts from a known total."""
     from django.core.cache import cache
 
-    from cart.models import CartLine
-    from cart.selectors import count_cache_key
+    from cart.models import CartLine, count_cache_key
 
     CartLine.objects.filter(cart_id=cart).delete()
     cache.delete(count_cache_key(cart))

@@ -1,6 +1,7 @@
+import re
+
 from django import forms
 
-from accounts.models import ADDRESS_FIELDS, Address
 from cart.models import MAX_PER_LINE
 
 QUANTITY_ERRORS = {
@@ -11,7 +12,17 @@ QUANTITY_ERRORS = {
 }
 
 
-class QuantityField(forms.IntegerField):
+class DigitsField(forms.IntegerField):
+    """A whole number written in ASCII digits only: Django's IntegerField also takes "1.0"
+    and digits of other scripts (Arabic-Indic, full-width), which no form of ours sends."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not re.fullmatch(r"\s*[0-9]{1,19}\s*", str(value)):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class QuantityField(DigitsField):
     def __init__(self, **kwargs):
         super().__init__(
             min_value=1, max_value=MAX_PER_LINE, error_messages=QUANTITY_ERRORS, **kwargs
@@ -19,27 +30,13 @@ class QuantityField(forms.IntegerField):
 
 
 class AddToCartForm(forms.Form):
-    product = forms.IntegerField(min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
+    product = DigitsField(min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
     quantity = QuantityField(initial=1)
     next = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
 
 
 class QuantityForm(forms.Form):
     quantity = QuantityField()
-
-
-class AddressForm(forms.ModelForm):
-    class Meta:
-        model = Address
-        fields = ADDRESS_FIELDS
-
-
-class SavedAddressForm(forms.Form):
-    address = forms.ModelChoiceField(queryset=Address.objects.none(), empty_label=None)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["address"].queryset = user.addresses.all()
 
 
 class PlaceOrderForm(forms.Form):

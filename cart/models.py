@@ -7,17 +7,29 @@ from accounts.models import PostalAddress
 from catalog.models import Product
 
 MAX_PER_LINE = 50  # no shopper needs more of one product in one order
+SESSION_KEY = "cart_id"  # the session notes its cart's id, so pages find it without a query
+COUNT_TTL = 300  # seconds; bounds how long a racing reader's stale header count can survive
+
+
+def count_cache_key(cart_id: int) -> str:
+    """Where the header's item count of a cart is cached (cart.selectors.cart_count)."""
+    return f"cart:{cart_id}:count"
 
 
 class Cart(models.Model):
     """A shopper's cart, in PostgreSQL: the session only holds its id.
 
-    Anonymous carts have no user; a logged-in shopper has exactly one cart, the same in
-    every browser.
+    Anonymous carts have no user and belong to one session; a logged-in shopper has exactly
+    one cart, the same in every browser. Both keys are unique, so however many requests
+    open a visitor's first cart at once, it is one cart (cart.services.cart_open).
     """
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+    )
+    # NULL for an account's cart: unique allows any number of NULLs, not of empty strings.
+    session_key = models.CharField(  # noqa: DJ001
+        max_length=40, unique=True, null=True, editable=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

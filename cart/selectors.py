@@ -4,24 +4,18 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Sum
 
-from cart.models import Cart, CartLine, Order
+from cart.models import COUNT_TTL, Cart, CartLine, Order, count_cache_key
 from catalog.models import Product
 
-SESSION_KEY = "cart_id"
-COUNT_TTL = 300  # seconds; bounds how long a racing reader's stale count can survive
 
-
-def count_cache_key(cart_id: int) -> str:
-    return f"cart:{cart_id}:count"
-
-
-def visitor_cart_id(request) -> int | None:
-    """The visitor's cart id, if the visitor has a cart: the session holds it."""
-    cart_id = request.session.get(SESSION_KEY)
-    if cart_id is None and request.user.is_authenticated:
-        # Sessions get the account's cart id at login; this covers older sessions.
-        cart_id = Cart.objects.filter(user=request.user).values_list("pk", flat=True).first()
-    return cart_id
+def visitor_cart_id(*, session_cart_id: int | None, user) -> int | None:
+    """Which cart is the visitor's, if they have one: the one their session notes (set when
+    the cart is made, and at login), else the account's."""
+    if session_cart_id is not None:
+        return session_cart_id
+    if user.is_authenticated:
+        return Cart.objects.filter(user=user).values_list("pk", flat=True).first()
+    return None
 
 
 # Written out by hand: building this join through the ORM cost a quarter of the cart page's
@@ -35,9 +29,8 @@ ORDER BY line.id
 """
 
 
-def cart_lines(request) -> list[CartLine]:
-    """The visitor's cart lines with the product fields the cart shows, in one query."""
-    cart_id = visitor_cart_id(request)
+def cart_lines(*, cart_id: int | None) -> list[CartLine]:
+    """A cart's lines with the product fields the cart shows, in one query."""
     if cart_id is None:
         return []
     with connection.cursor() as cursor:
@@ -56,9 +49,20 @@ def cart_lines(request) -> list[CartLine]:
     ]
 
 
-def cart_count(request) -> int:
-    """Items in the visitor's cart for the page header, from Redis when possible."""
-    cart_id = visitor_cart_id(request)
+def checkout_problem(lines: list[CartLine]) -> str:
+    """Why these lines cannot be checked out as they are ('' when they can): the one rule
+    the cart page, the checkout pages and order placement all apply. Each line says its
+    own problem (CartLine.problem); this names the first product that has one."""
+    if not lines:
+        return "Your cart is empty."
+    for line in lines:
+        if line.problem:
+            return f"Sorry, {line.product.name} is no longer in stock in that quantity."
+    return ""
+
+
+def cart_count(*, cart_id: int | None) -> int:
+    """Items in a cart for the page header, from Redis when possible."""
     if cart_id is None:
         return 0
 

@@ -15,8 +15,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Address
-from cart.models import MAX_PER_LINE, Cart, CartLine, Order, OrderLine
-from cart.selectors import SESSION_KEY, count_cache_key, visitor_cart_id
+from cart.models import MAX_PER_LINE, Cart, CartLine, Order, OrderLine, count_cache_key
+from cart.selectors import checkout_problem
 from catalog.models import Product
 from catalog.services import catalog_changed
 from notifications.services import email_enqueue
@@ -24,6 +24,13 @@ from notifications.services import email_enqueue
 
 class CartError(Exception):
     """A change the shopper asked for that the shop refuses; the message says why."""
+
+
+class CartMissing(CartError):
+    """The cart named is gone (purged while its session lived on): open a new one."""
+
+    def __init__(self):
+        super().__init__("Your cart has expired.")
 
 
 class OutOfStock(CartError):
@@ -36,17 +43,24 @@ def _forget_count(cart_id: int) -> None:
     cache.delete(count_cache_key(cart_id))
 
 
-def cart_id_creating(request) -> int:
-    """The visitor's cart id, making the cart (and noting it in the session) if need be."""
-    cart_id = visitor_cart_id(request)
-    if cart_id is None:
-        if request.user.is_authenticated:
-            cart_id = Cart.objects.get_or_create(user=request.user)[0].pk
-        else:
-            cart_id = Cart.objects.create().pk
-    if request.session.get(SESSION_KEY) != cart_id:  # setting it saves the session
-        request.session[SESSION_KEY] = cart_id
-    return cart_id
+# The no-op update makes the statement return the existing row's id too; a concurrent
+# insert of the same key waits for the first one and then finds it.
+_OPEN_SQL = """
+INSERT INTO cart_cart (session_key, created_at) VALUES (%s, %s)
+ON CONFLICT (session_key) DO UPDATE SET session_key = excluded.session_key
+RETURNING id
+"""
+
+
+def cart_open(*, user, session_key: str | None) -> int:
+    """The id of the visitor's cart, made if need be: the account's one cart, or the
+    session's. Both are unique keys, so requests that open a first cart at the same
+    moment (a double click, two tabs, a retrying client) all get the same one."""
+    if user.is_authenticated:
+        return Cart.objects.get_or_create(user=user)[0].pk
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN_SQL, [session_key, timezone.now()])
+        return cursor.fetchone()[0]
 
 
 # One statement, atomic under any concurrency, in PostgreSQL and SQLite alike. The WHERE
@@ -73,8 +87,8 @@ def _line_limit(product: Product) -> int:
     return min(product.stock, MAX_PER_LINE)
 
 
-def cart_add_line(*, request, product_id: int, quantity: int) -> int:
-    """Add `quantity` of a product to the visitor's cart; returns the line's new quantity.
+def cart_add_line(*, cart_id: int, product_id: int, quantity: int) -> int:
+    """Add `quantity` of a product to a cart; returns the line's new quantity.
 
     A quantity never gets lost: concurrent adds each increment the line in the database,
     and an add that would pass the product's stock or the per-line maximum is refused
@@ -88,23 +102,20 @@ def cart_add_line(*, request, product_id: int, quantity: int) -> int:
     limit = _line_limit(product)
     if quantity > limit:
         raise CartError(f"You can have at most {limit} of {product.name} in your cart.")
-    cart_id = cart_id_creating(request)
     try:
         with connection.cursor() as cursor:
             cursor.execute(_ADD_SQL, [cart_id, product.pk, quantity, timezone.now(), limit])
             row = cursor.fetchone()
-    except IntegrityError:  # the cart was purged under this session: start a new one
-        del request.session[SESSION_KEY]
-        return cart_add_line(request=request, product_id=product_id, quantity=quantity)
+    except IntegrityError:  # the cart was purged while its session lived on
+        raise CartMissing from None
     _forget_count(cart_id)
     if row is None:
         raise CartError(f"You can have at most {limit} of {product.name} in your cart.")
     return row[0]
 
 
-def cart_set_quantity(*, request, line_id: int, quantity: int) -> None:
+def cart_set_quantity(*, cart_id: int | None, line_id: int, quantity: int) -> None:
     """Set a line's quantity (1 to the stock and the per-line maximum)."""
-    cart_id = visitor_cart_id(request)
     line = CartLine.objects.select_related("product").filter(pk=line_id, cart_id=cart_id).first()
     if line is None:
         raise CartLine.DoesNotExist
@@ -117,24 +128,23 @@ def cart_set_quantity(*, request, line_id: int, quantity: int) -> None:
     _forget_count(cart_id)
 
 
-def cart_remove_line(*, request, line_id: int) -> None:
-    cart_id = visitor_cart_id(request)
+def cart_remove_line(*, cart_id: int | None, line_id: int) -> None:
     deleted, _ = CartLine.objects.filter(pk=line_id, cart_id=cart_id).delete()
     if not deleted:
         raise CartLine.DoesNotExist
     _forget_count(cart_id)
 
 
-def cart_merge_at_login(*, session, user) -> None:
+def cart_merge_at_login(*, anonymous_cart_id: int | None, user) -> int:
     """The anonymous cart joins the account's: quantities summed, capped at the stock and
-    the per-line maximum, no line dropped; then the anonymous cart is deleted."""
-    user_cart_id = Cart.objects.get_or_create(user=user)[0].pk
-    anonymous_id = session.get(SESSION_KEY)
-    if anonymous_id and anonymous_id != user_cart_id:
+    the per-line maximum, no line dropped; then the anonymous cart is deleted. Returns the
+    account's cart id."""
+    user_cart_id = cart_open(user=user, session_key=None)
+    if anonymous_cart_id and anonymous_cart_id != user_cart_id:
         now = timezone.now()
         with transaction.atomic(), connection.cursor() as cursor:
             lines = CartLine.objects.filter(
-                cart_id=anonymous_id, cart__user__isnull=True
+                cart_id=anonymous_cart_id, cart__user__isnull=True
             ).select_related("product")
             for line in lines:
                 limit = max(1, _line_limit(line.product))  # a sold-out line stays, flagged
@@ -142,10 +152,10 @@ def cart_merge_at_login(*, session, user) -> None:
                 cursor.execute(
                     _MERGE_SQL, [user_cart_id, line.product_id, quantity, now, limit, limit]
                 )
-            Cart.objects.filter(pk=anonymous_id, user__isnull=True).delete()
-        _forget_count(anonymous_id)
+            Cart.objects.filter(pk=anonymous_cart_id, user__isnull=True).delete()
+        _forget_count(anonymous_cart_id)
         _forget_count(user_cart_id)
-    session[SESSION_KEY] = user_cart_id
+    return user_cart_id
 
 
 def cart_fingerprint(lines: list[CartLine]) -> str:
@@ -154,17 +164,13 @@ def cart_fingerprint(lines: list[CartLine]) -> str:
     return "|".join(f"{line.product_id}:{line.quantity}:{line.product.price}" for line in lines)
 
 
-def address_remember(*, user, fields: dict[str, str]) -> Address:
-    """Save a shipping address to the user's address book (once), marked as just used."""
-    address, created = Address.objects.get_or_create(user=user, **fields)
-    if not created:
-        address.last_used_at = timezone.now()
-        address.save(update_fields=["last_used_at"])
-    return address
-
-
 def order_place(
-    *, user, address: Address | None, idempotency_key: uuid.UUID, fingerprint: str
+    *,
+    user,
+    cart_id: int | None,
+    address: Address | None,
+    idempotency_key: uuid.UUID,
+    fingerprint: str,
 ) -> Order:
     """Turn the user's cart into an order, exactly once per checkout form.
 
@@ -175,7 +181,7 @@ def order_place(
     """
     try:
         with transaction.atomic():
-            return _order_place(user, address, idempotency_key, fingerprint)
+            return _order_place(user, cart_id, address, idempotency_key, fingerprint)
     except (IntegrityError, CartError):
         existing = Order.objects.filter(idempotency_key=idempotency_key, user=user).first()
         if existing is None:
@@ -183,23 +189,22 @@ def order_place(
         return existing
 
 
-def _order_place(user, address, idempotency_key, fingerprint) -> Order:
+def _order_place(user, cart_id, address, idempotency_key, fingerprint) -> Order:
     existing = Order.objects.filter(idempotency_key=idempotency_key, user=user).first()
     if existing:
         return existing
     if address is None:
         raise CartError("Choose where to ship your order first.")
-    cart = Cart.objects.filter(user=user).first()
     lines = list(
-        CartLine.objects.filter(cart=cart).select_related("product").order_by("product_id")
+        CartLine.objects.filter(cart_id=cart_id, cart__user=user)
+        .select_related("product")
+        .order_by("product_id")
     )
-    if not lines:
-        raise CartError("Your cart is empty.")
+    if problem := checkout_problem(lines):
+        raise CartError(problem)
     if cart_fingerprint(sorted(lines, key=lambda line: line.pk)) != fingerprint:
         raise CartError("Your cart changed since you reviewed it: please check it again.")
     for line in lines:
-        if line.problem:
-            raise OutOfStock(line.product)
         taken = Product.objects.filter(
             pk=line.product_id, is_active=True, stock__gte=line.quantity
         ).update(stock=F("stock") - line.quantity)
@@ -223,9 +228,9 @@ def _order_place(user, address, idempotency_key, fingerprint) -> Order:
         )
         for line in lines
     )
-    CartLine.objects.filter(cart=cart).delete()
+    CartLine.objects.filter(cart_id=cart_id).delete()
     catalog_changed()  # stock changed: pages showing it start a new cache generation
-    transaction.on_commit(lambda: _forget_count(cart.pk))
+    transaction.on_commit(lambda: _forget_count(cart_id))
     _order_confirmation_send(order)
     return order
 

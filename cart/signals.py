@@ -1,10 +1,15 @@
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
+from cart.models import SESSION_KEY
 from cart.services import cart_merge_at_login
 
 
 @receiver(user_logged_in)
 def merge_carts(sender, request, user, **kwargs):
     if request is not None:
-        cart_merge_at_login(session=request.session, user=user)
+        request.session[SESSION_KEY] = cart_merge_at_login(
+            anonymous_cart_id=request.session.get(SESSION_KEY), user=user
+        )
+        if hasattr(request, "cart"):
+            request.cart.id = request.session[SESSION_KEY]

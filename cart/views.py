@@ -7,12 +7,16 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Address
+from accounts import selectors as account_selectors
+from accounts import services as account_services
+from accounts.forms import AddressForm, SavedAddressForm
 from cart import selectors, services
-from cart.forms import AddressForm, AddToCartForm, PlaceOrderForm, QuantityForm, SavedAddressForm
+from cart.forms import AddToCartForm, PlaceOrderForm, QuantityForm
 from cart.models import CartLine
 
 CHECKOUT_ADDRESS_KEY = "checkout_address_id"
+# The quantity inputs' bounds come from the form that validates them.
+QUANTITY_FIELD = QuantityForm.base_fields["quantity"]
 
 
 def refused(request, message: str, status: int):
@@ -21,15 +25,16 @@ def refused(request, message: str, status: int):
 
 @require_GET
 def cart_detail(request):
-    lines = selectors.cart_lines(request)
+    lines = selectors.cart_lines(cart_id=request.cart.id)
     return render(
         request,
         "cart/cart_detail.html",
         {
             "lines": lines,
             "subtotal": sum(line.total for line in lines),
-            "can_check_out": bool(lines) and not any(line.problem for line in lines),
+            "can_check_out": not selectors.checkout_problem(lines),
             "cart_count": sum(line.quantity for line in lines),  # the header needs no query
+            "quantity_field": QUANTITY_FIELD,
         },
     )
 
@@ -39,12 +44,12 @@ def cart_add(request):
     form = AddToCartForm(request.POST)
     if not form.is_valid():
         return refused(request, " ".join(form.errors.get("quantity", ["Invalid request."])), 400)
+    line = {"product_id": form.cleaned_data["product"], "quantity": form.cleaned_data["quantity"]}
     try:
-        services.cart_add_line(
-            request=request,
-            product_id=form.cleaned_data["product"],
-            quantity=form.cleaned_data["quantity"],
-        )
+        try:
+            services.cart_add_line(cart_id=request.cart.open(), **line)
+        except services.CartMissing:
+            services.cart_add_line(cart_id=request.cart.reopen(), **line)
     except services.CartError as error:
         return refused(request, str(error), 409)
     messages.success(request, "Added to your cart.")
@@ -61,7 +66,7 @@ def cart_line_update(request, pk):
         return refused(request, " ".join(form.errors["quantity"]), 400)
     try:
         services.cart_set_quantity(
-            request=request, line_id=pk, quantity=form.cleaned_data["quantity"]
+            cart_id=request.cart.id, line_id=pk, quantity=form.cleaned_data["quantity"]
         )
     except CartLine.DoesNotExist:
         raise Http404("No such line in your cart.") from None
@@ -73,7 +78,7 @@ def cart_line_update(request, pk):
 @require_POST
 def cart_line_remove(request, pk):
     try:
-        services.cart_remove_line(request=request, line_id=pk)
+        services.cart_remove_line(cart_id=request.cart.id, line_id=pk)
     except CartLine.DoesNotExist:
         raise Http404("No such line in your cart.") from None
     messages.success(request, "Removed from your cart.")
@@ -81,32 +86,32 @@ def cart_line_remove(request, pk):
 
 
 def _checkout_blocked(request, lines) -> bool:
-    if not lines:
-        messages.error(request, "Your cart is empty.")
-        return True
-    if any(line.problem for line in lines):
-        messages.error(request, "Some items in your cart need your attention first.")
-        return True
-    return False
+    """Sends the shopper back to the cart, saying why, when the lines cannot be ordered."""
+    problem = selectors.checkout_problem(lines)
+    if problem:
+        messages.error(request, problem)
+    return bool(problem)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def checkout_address(request):
-    if _checkout_blocked(request, selectors.cart_lines(request)):
+    if _checkout_blocked(request, selectors.cart_lines(cart_id=request.cart.id)):
         return redirect("cart:detail")
-    saved = SavedAddressForm(request.POST or None, user=request.user)
-    form = AddressForm(request.POST or None, initial=_latest_address_fields(request.user))
+    user = request.user
+    saved = SavedAddressForm(request.POST or None, user=user)
+    form = AddressForm(
+        request.POST or None, initial=account_selectors.address_suggestion(user=user)
+    )
     if request.method == "POST":
         if "address" in request.POST and saved.is_valid():
-            address = services.address_remember(
-                user=request.user, fields=saved.cleaned_data["address"].fields
-            )
+            fields = saved.cleaned_data["address"].fields
         elif "address" not in request.POST and form.is_valid():
-            address = services.address_remember(user=request.user, fields=form.cleaned_data)
+            fields = form.cleaned_data
         else:
-            address = None
-        if address is not None:
+            fields = None
+        if fields is not None:
+            address = account_services.address_remember(user=user, fields=fields)
             request.session[CHECKOUT_ADDRESS_KEY] = address.pk
             return redirect("cart:checkout_review")
     return render(
@@ -116,24 +121,20 @@ def checkout_address(request):
     )
 
 
-def _latest_address_fields(user) -> dict:
-    latest = user.addresses.first()
-    return latest.fields if latest else {"full_name": user.display_name}
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def checkout_review(request):
-    lines = selectors.cart_lines(request)
-    address = Address.objects.filter(
+    lines = selectors.cart_lines(cart_id=request.cart.id)
+    address = account_selectors.address_get(
         user=request.user, pk=request.session.get(CHECKOUT_ADDRESS_KEY)
-    ).first()
+    )
     if request.method == "POST":
         form = PlaceOrderForm(request.POST)
         if form.is_valid():
             try:
                 order = services.order_place(
                     user=request.user,
+                    cart_id=request.cart.id,
                     address=address,
                     idempotency_key=form.cleaned_data["idempotency_key"],
                     fingerprint=form.cleaned_data["fingerprint"],

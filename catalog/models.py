@@ -5,6 +5,22 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+# How listings can be sorted: key -> (ORDER BY, label). A shopper's saved preference is one
+# of these keys (accounts.User.default_sort); catalog.selectors.listing_shape applies them.
+SORT_ORDERS = {
+    "name": (("name", "id"), "Name"),
+    "price": (("price", "id"), "Price: low to high"),
+    "-price": (("-price", "id"), "Price: high to low"),
+    "newest": (("-created_at", "-id"), "Newest"),
+}
+DEFAULT_SORT = "name"
+PER_PAGE_CHOICES = (12, 24, 48)
+DEFAULT_PER_PAGE = 24
+RECENTLY_VIEWED_LIMIT = 10
+RECENTLY_VIEWED_SESSION_KEY = "recently_viewed"  # an anonymous visitor's list of product ids
+# The current catalogue cache generation, in the shared cache (catalog.services.catalog_changed).
+CATALOG_VERSION_KEY = "catalog:version"
+
 
 class Category(models.Model):
     name = models.CharField(max_length=100, unique=True)

@@ -6,17 +6,17 @@ from django.core.cache import cache, caches
 from django.db.models import QuerySet
 from django.utils.functional import SimpleLazyObject
 
-from catalog.models import Category, Product
-from catalog.services import RECENTLY_VIEWED_LIMIT, SESSION_KEY, VERSION_KEY
+from catalog.models import (
+    CATALOG_VERSION_KEY,
+    DEFAULT_PER_PAGE,
+    DEFAULT_SORT,
+    RECENTLY_VIEWED_LIMIT,
+    RECENTLY_VIEWED_SESSION_KEY,
+    SORT_ORDERS,
+    Category,
+    Product,
+)
 
-# Sort orders a shopper can pick: key -> (ORDER BY, label).
-SORT_ORDERS = {
-    "name": (("name", "id"), "Name"),
-    "price": (("price", "id"), "Price: low to high"),
-    "-price": (("-price", "id"), "Price: high to low"),
-    "newest": (("-created_at", "-id"), "Newest"),
-}
-DEFAULT_SORT = "name"
 # Catalogue reads are cached in each process's memory under the current generation, whose
 # number is shared in Redis: a change anywhere starts a new generation for every instance
 # at once (catalog.services.catalog_changed). The TTL only bounds a change made while Redis
@@ -29,7 +29,7 @@ def catalog_version(request) -> int:
     """The current cache generation of the catalogue (see catalog.services.catalog_changed),
     read from Redis once per request."""
     if not hasattr(request, "catalog_version"):
-        request.catalog_version = cache.get_or_set(VERSION_KEY, time.time_ns, None)
+        request.catalog_version = cache.get_or_set(CATALOG_VERSION_KEY, time.time_ns, None)
     return request.catalog_version
 
 
@@ -41,6 +41,15 @@ def category_list(*, version: int) -> list[Category]:
 
 def category_get(*, slug: str, version: int) -> Category | None:
     return next((c for c in category_list(version=version) if c.slug == slug), None)
+
+
+def listing_shape(*, requested_sort: str, user) -> tuple[str, int]:
+    """The sort and page size a listing uses: the one asked for in the URL, else the
+    shopper's saved preferences, else the shop's defaults."""
+    signed_in = user.is_authenticated
+    if requested_sort not in SORT_ORDERS:
+        requested_sort = user.default_sort if signed_in else DEFAULT_SORT
+    return requested_sort, user.products_per_page if signed_in else DEFAULT_PER_PAGE
 
 
 def product_list(
@@ -72,7 +81,7 @@ def product_get(*, slug: str, version: int) -> Product | None:
 
 
 def recently_viewed(
-    *, request, version: int, exclude: Product | None = None
+    *, user, session, version: int, exclude: Product | None = None
 ) -> tuple[list[int], list[Product]]:
     """The visitor's recently viewed active products, newest first, and their ids.
 
@@ -81,13 +90,13 @@ def recently_viewed(
     finds the rendered list in the cache makes no query at all.
     """
     excluded = getattr(exclude, "pk", None)
-    if request.user.is_authenticated:
-        products = Product.objects.filter(is_active=True, recent_views__user=request.user)
+    if user.is_authenticated:
+        products = Product.objects.filter(is_active=True, recent_views__user=user)
         if excluded:
             products = products.exclude(pk=excluded)
         products = list(products.order_by("-recent_views__viewed_at")[:RECENTLY_VIEWED_LIMIT])
         return [product.pk for product in products], products
-    ids = [pk for pk in request.session.get(SESSION_KEY, []) if pk != excluded]
+    ids = [pk for pk in session.get(RECENTLY_VIEWED_SESSION_KEY, []) if pk != excluded]
     return ids, SimpleLazyObject(lambda: products_in_order(ids, version=version))
 
 

@@ -1,4 +1,8 @@
-"""Writes for the catalogue: what a visitor looked at, and cache generations."""
+"""Writes for the catalogue: stock deltas, what a visitor looked at, cache generations.
+
+Stock is never read, changed in Python and written back: checkouts take it and admins
+receive or write it off with conditional UPDATEs of `stock` itself (here and in
+cart.services.order_place), so no change can overwrite another."""
 
 import time
 from datetime import timedelta
@@ -7,11 +11,13 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from catalog.models import Product, RecentView
-
-RECENTLY_VIEWED_LIMIT = 10
-SESSION_KEY = "recently_viewed"
-VERSION_KEY = "catalog:version"
+from catalog.models import (
+    CATALOG_VERSION_KEY,
+    RECENTLY_VIEWED_LIMIT,
+    RECENTLY_VIEWED_SESSION_KEY,
+    Product,
+    RecentView,
+)
 
 
 def catalog_changed() -> None:
@@ -22,34 +28,62 @@ def catalog_changed() -> None:
     version is a timestamp rather than a counter, so a version key lost to eviction or a
     Redis restart can never match an older generation's entries.
     """
-    transaction.on_commit(lambda: cache.set(VERSION_KEY, time.time_ns(), None))
+    transaction.on_commit(lambda: cache.set(CATALOG_VERSION_KEY, time.time_ns(), None))
 
 
-def recently_viewed_record(*, request, product: Product) -> None:
+class StockError(Exception):
+    """A stock change the shop refuses; the message says why."""
+
+
+# One statement: the WHERE refuses a write-off of more than is left (no row comes back).
+_ADJUST_SQL = """
+UPDATE catalog_product SET stock = stock + %s, updated_at = %s
+WHERE id = %s AND stock + %s >= 0
+RETURNING stock
+"""
+
+
+def stock_adjust(*, product_id: int, change: int) -> int:
+    """Receive (`change` > 0) or write off (`change` < 0) stock; returns the new stock.
+
+    A delta, not a new value: checkouts that take stock between an admin's page load and
+    save are kept, where saving the number the admin saw would sell stock twice.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_ADJUST_SQL, [change, timezone.now(), product_id, change])
+        row = cursor.fetchone()
+    if row is None:
+        left = Product.objects.filter(pk=product_id).values_list("stock", flat=True).first()
+        raise StockError(f"Only {left} in stock: cannot write off {-change}.")
+    catalog_changed()
+    return row[0]
+
+
+def recently_viewed_record(*, user, session, product_id: int) -> None:
     """Remember the product at the head of the visitor's recently viewed list.
 
     One upsert for a logged-in shopper (it follows them to any browser); the session for
     an anonymous visitor.
     """
-    if request.user.is_authenticated:
+    if user.is_authenticated:
         # One statement (PostgreSQL and SQLite): bulk_create would add BEGIN and COMMIT.
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO catalog_recentview (user_id, product_id, viewed_at) "
                 "VALUES (%s, %s, %s) "
                 "ON CONFLICT (user_id, product_id) DO UPDATE SET viewed_at = excluded.viewed_at",
-                [request.user.pk, product.pk, timezone.now()],
+                [user.pk, product_id, timezone.now()],
             )
         return
-    viewed = request.session.get(SESSION_KEY, [])
-    if viewed[:1] != [product.pk]:
-        rest = [pk for pk in viewed if pk != product.pk]
-        request.session[SESSION_KEY] = [product.pk, *rest][:RECENTLY_VIEWED_LIMIT]
+    viewed = session.get(RECENTLY_VIEWED_SESSION_KEY, [])
+    if viewed[:1] != [product_id]:
+        rest = [pk for pk in viewed if pk != product_id]
+        session[RECENTLY_VIEWED_SESSION_KEY] = [product_id, *rest][:RECENTLY_VIEWED_LIMIT]
 
 
 def recently_viewed_merge(*, session, user) -> None:
     """At login, the anonymous list joins the account's, newest first, in one statement."""
-    viewed = session.pop(SESSION_KEY, [])
+    viewed = session.pop(RECENTLY_VIEWED_SESSION_KEY, [])
     if not viewed:
         return
     now = timezone.now()

@@ -3,10 +3,14 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
 
+from cart.forms import AddToCartForm
 from catalog import selectors, services
+from catalog.models import SORT_ORDERS
 
-PRODUCTS_PER_PAGE = 24
 MAX_QUERY_LENGTH = 100
+SORT_LABELS = {key: label for key, (_order, label) in SORT_ORDERS.items()}
+# The quantity input's bounds come from the form that validates it.
+QUANTITY_FIELD = AddToCartForm.base_fields["quantity"]
 
 
 def product_list(request, slug=None):
@@ -16,13 +20,11 @@ def product_list(request, slug=None):
         category = selectors.category_get(slug=slug, version=selectors.catalog_version(request))
         if category is None:
             raise Http404("No such category.")
-    user = request.user
     # PostgreSQL refuses NUL characters in text; nobody searches for them on purpose.
     query = request.GET.get("q", "").replace("\x00", "").strip()[:MAX_QUERY_LENGTH]
-    sort = request.GET.get("sort", "")
-    if sort not in selectors.SORT_ORDERS:
-        sort = user.default_sort if user.is_authenticated else selectors.DEFAULT_SORT
-    per_page = user.products_per_page if user.is_authenticated else PRODUCTS_PER_PAGE
+    sort, per_page = selectors.listing_shape(
+        requested_sort=request.GET.get("sort", ""), user=request.user
+    )
     products = selectors.product_list(category=category, query=query, sort=sort)
     page_number = request.GET.get("page", "1")[:20]
     # Lazy: the template caches the listing, and a cache hit never runs the queries.
@@ -35,7 +37,7 @@ def product_list(request, slug=None):
             "category": category,
             "query": query,
             "sort": sort,
-            "sort_orders": {key: label for key, (_order, label) in selectors.SORT_ORDERS.items()},
+            "sort_orders": SORT_LABELS,
             "page": page,
             "page_number": page_number,
             "per_page": per_page,
@@ -48,13 +50,21 @@ def product_detail(request, slug):
     product = selectors.product_get(slug=slug, version=selectors.catalog_version(request))
     if product is None:
         raise Http404("No such product.")
-    context = {"product": product, **recently_viewed(request, exclude=product)}
-    services.recently_viewed_record(request=request, product=product)
+    context = {
+        "product": product,
+        "quantity_field": QUANTITY_FIELD,
+        **recently_viewed(request, exclude=product),
+    }
+    services.recently_viewed_record(
+        user=request.user, session=request.session, product_id=product.pk
+    )
     return render(request, "catalog/product_detail.html", context)
 
 
 def recently_viewed(request, exclude=None) -> dict:
     """The list and the ids that key its cached rendering."""
     version = selectors.catalog_version(request)
-    ids, products = selectors.recently_viewed(request=request, version=version, exclude=exclude)
+    ids, products = selectors.recently_viewed(
+        user=request.user, session=request.session, version=version, exclude=exclude
+    )
     return {"recently_viewed_ids": ids, "recently_viewed": products}

@@ -12,8 +12,9 @@
 #   4. gunicorn and the worker (queued email, scheduled jobs: `manage.py run_worker`): the
 #      systemd units webshop.service and webshop-worker.service (EC2), or two detached
 #      process groups
-#   5. exit 0 once http://127.0.0.1:<port>/readyz answers 200 and the worker still runs,
-#      non-zero after a timeout
+#   5. exit 0 once http://127.0.0.1:<port>/readyz answers 200 and the worker still runs;
+#      after a timeout, stop both (the units too: an instance that is not ready must not
+#      pass /healthz) and exit non-zero
 #
 # Optional variables:
 #   BOOTSTRAP_SUPERVISOR     systemd (default) | none (a detached process group, local stack)
@@ -129,6 +130,7 @@ if [[ $SUPERVISOR == systemd ]]; then
   id webshop &>/dev/null || useradd --system --user-group --home-dir /opt/webshop \
     --no-create-home --shell /sbin/nologin webshop
   ln -sfn "$RELEASE_DIR" /opt/webshop/current
+  install -m 0644 "$RELEASE_DIR/deploy/webshop.logrotate" /etc/logrotate.d/webshop
   for unit in "${UNITS[@]}"; do
     install -m 0644 "$RELEASE_DIR/deploy/$unit" "/etc/systemd/system/$unit"
     install -d -m 0755 "/etc/systemd/system/$unit.d"
@@ -162,6 +164,9 @@ fi
 # --- 5. ready ------------------------------------------------------------------------------
 stop_started() {
   local pid
+  if [[ $SUPERVISOR == systemd ]]; then
+    systemctl stop "${UNITS[@]}" || true
+  fi
   for pid in $gunicorn_pid $worker_pid; do kill -TERM -- "-$pid" 2>/dev/null || true; done
 }
 deadline=$((SECONDS + READY_TIMEOUT))
@@ -184,6 +189,7 @@ if [[ -n $worker_pid ]] && ! running "$worker_pid"; then
   stop_started
   fail "the worker exited; see $state/worker.log"
 elif [[ $SUPERVISOR == systemd ]] && ! systemctl is-active --quiet webshop-worker.service; then
-  fail "webshop-worker.service is not running; see journalctl -u webshop-worker"
+  stop_started
+  fail "webshop-worker.service is not running; see /var/log/webshop/app.log"
 fi
 log "ready on port $port${gunicorn_pid:+ (gunicorn pid $gunicorn_pid, worker pid $worker_pid)}"

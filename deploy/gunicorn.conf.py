@@ -18,16 +18,14 @@ timeout = 30
 # Longer than the ALB's idle timeout (60 s), so the ALB, not gunicorn, closes idle connections
 # and never sends a request on a connection gunicorn has just closed.
 keepalive = 75
-# TLS ends at the ALB; only the load balancer (inside the VPC) can reach the app port.
-forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "*")
+# Whose X-Forwarded-Proto gunicorn believes (e.g. the VPC's range, where the ALB is): by
+# default nobody's. Django decides the scheme itself from DJANGO_PROXY_COUNT.
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "")
 # Recycle workers now and then (a guard against slow leaks), rarely enough not to show in
 # latency: at ~300 requests/s per worker, about once an hour.
 max_requests = 1_000_000
 max_requests_jitter = 100_000
-accesslog = "-"
+# No access log: the app writes one JSON line per request itself (webapp/logs.py), with the
+# request id, instance, user id and duration, so every line is queryable in Logs Insights.
+accesslog = None
 errorlog = "-"
-# The request id is the ALB's X-Amzn-Trace-Id when present (see webapp.middleware).
-access_log_format = (
-    '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s '
-    'served_by=%({x-served-by}o)s "%(a)s"'
-)

@@ -5,6 +5,7 @@ cannot be started, pytest stops with a one-line instruction.
 """
 
 import os
+import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -48,6 +49,13 @@ def pytest_configure(config):
         "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     ]
     call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def pytest_collection_modifyitems(items):
+    """Browser and stack tests start processes too: `make test-fast` leaves them all out."""
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("stack"):
+            item.add_marker(pytest.mark.servers)
 
 
 def pytest_unconfigure(config):
@@ -127,3 +135,38 @@ def moto_url():
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()
+
+
+@pytest.fixture(scope="module")  # per module: the deploy tool's tests reset the moto server
+def s3_environment(moto_url, tmp_path_factory):
+    """Two buckets on the moto server, as on AWS, with the release's static files published
+    to one: the environment a gunicorn server needs to keep static files and media on S3."""
+    import boto3
+
+    from deploy.release.static import collect_static, publish_static
+
+    suffix = uuid.uuid4().hex[:8]
+    environment = {
+        "AWS_STORAGE_BUCKET_NAME": f"static-{suffix}",
+        "AWS_MEDIA_BUCKET_NAME": f"media-{suffix}",
+        "AWS_S3_ENDPOINT_URL": moto_url,
+        "AWS_S3_REGION_NAME": "us-east-1",
+        "AWS_DEFAULT_ACL": "public-read",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    s3.create_bucket(Bucket=environment["AWS_STORAGE_BUCKET_NAME"])
+    s3.create_bucket(Bucket=environment["AWS_MEDIA_BUCKET_NAME"])
+    static_root = tmp_path_factory.mktemp("release") / "static"
+    collect_static(static_root)
+    publish_static(
+        static_root, s3=s3, bucket=environment["AWS_STORAGE_BUCKET_NAME"], acl="public-read"
+    )
+    return environment, s3

@@ -3,6 +3,8 @@
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,3 +82,12 @@ def start_app_server(
     except BaseException:
         server.stop(signal.SIGKILL)
         raise
+
+
+def manage(*args: str, **env: str) -> None:
+    """manage.py in a process of its own, on the test database, with `env` on top (e.g. the
+    S3 settings, which this process's storage does not use)."""
+    environment = {**os.environ, "DATABASE_URL": test_database_url(), **env}
+    subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=servers.BASE_DIR, env=environment, check=True
+    )

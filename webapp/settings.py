@@ -1,9 +1,12 @@
 """Settings for every environment, read from the environment (12-factor).
 
-Every variable is optional: unset means the embedded default (SQLite, local-memory cache,
-database sessions, static files served by whitenoise, media on local disk), which is what
-`make run` uses. Production sets the variables listed in deploy/production.env.example; the
-README's configuration table documents each one.
+With DJANGO_DEBUG=true every variable is optional: unset means the embedded default
+(SQLite, local-memory cache, database sessions, static files served by whitenoise, media
+on local disk), which is what `make run` uses. With debug off (production, the default) the
+process refuses to start, with a one-line ImproperlyConfigured naming the variable, when
+state would otherwise silently stay on the instance (no DATABASE_URL, no REDIS_URL) or the
+configuration contradicts itself. Production sets the variables listed in
+deploy/production.env.example; the README's configuration table documents each one.
 """
 
 from pathlib import Path
@@ -15,10 +18,21 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+# A process that only builds a release (collectstatic) needs no database or Redis and says
+# so; every other process with debug off must have both.
+BUILD_ONLY = env.bool("DJANGO_BUILD_ONLY", default=False)
+
+
+def required(name: str, why: str) -> str:
+    """The variable's value; with debug off, its absence stops the process at start."""
+    value = env.str(name, default="")
+    if not value and not DEBUG and not BUILD_ONLY:
+        raise ImproperlyConfigured(f"Set {name}: {why} (or DJANGO_DEBUG=true for local work).")
+    return value
+
+
+SECRET_KEY = required("DJANGO_SECRET_KEY", "it signs sessions, cookies and links")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=true for local work).")
     SECRET_KEY = "local-development-only-not-a-secret"  # noqa: S105
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
@@ -51,12 +65,15 @@ MIDDLEWARE = [
     # Before SecurityMiddleware and CommonMiddleware: the load balancer's health checks send
     # the instance's private IP as Host and plain HTTP, and must get neither a 400 nor a redirect.
     "webapp.health.HealthCheckMiddleware",
+    "webapp.middleware.OriginVerifyMiddleware",
+    "webapp.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cart.middleware.VisitorCartMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a locked-out login into its 429 page.
@@ -85,7 +102,8 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASE_URL = required("DATABASE_URL", "without it every instance would keep its own SQLite")
+DATABASES = {"default": env.db_url_config(DATABASE_URL or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # Persistent connections, checked before reuse so a database restart or failover costs one
 # reconnect instead of an error.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=300)
@@ -96,7 +114,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and sessions -------------------------------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = required("REDIS_URL", "without it every process would keep its own cache")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -135,6 +153,10 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if env.str("AWS_MEDIA_BUCKET_NAME", default="") and not AWS_STORAGE_BUCKET_NAME:
+    raise ImproperlyConfigured(
+        "Set AWS_STORAGE_BUCKET_NAME: AWS_MEDIA_BUCKET_NAME is used only beside the static bucket."
+    )
 if AWS_STORAGE_BUCKET_NAME:
     endpoint_url = env.str("AWS_S3_ENDPOINT_URL", default=None)
     s3_options = {
@@ -176,15 +198,26 @@ else:
     }
 
 # --- Security -----------------------------------------------------------------------------
-# Behind the ALB: TLS ends at the load balancer, which says so in X-Forwarded-Proto.
+# How many proxies append to X-Forwarded-For in front of the app (CloudFront + ALB: 2).
+# Forwarded headers are trusted only when there are proxies to set them: by default none.
+PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
+if PROXY_COUNT < 0:
+    raise ImproperlyConfigured("Set DJANGO_PROXY_COUNT to 0 or more (proxies in front).")
 HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if PROXY_COUNT:
+    # TLS ends at the load balancer, which says so in X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
-SECURE_HSTS_PRELOAD = HTTPS
+# Preloading is a promise to browsers that is slow to undo: only on purpose.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+if SECURE_HSTS_PRELOAD and not HTTPS:
+    raise ImproperlyConfigured("Set DJANGO_HTTPS=true: DJANGO_HSTS_PRELOAD needs HSTS.")
+# Django's deployment check asks for preload; here it is a decision, not an oversight.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
@@ -217,8 +250,9 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "webapp.clientip.client_ip"
-# How many proxies append to X-Forwarded-For in front of the app (CloudFront + ALB: 2).
-PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
+# The X-Origin-Verify value CloudFront adds and the ALB requires: set, the app refuses
+# requests without it too (webapp.middleware.OriginVerifyMiddleware).
+ORIGIN_SECRET = env.str("DJANGO_ORIGIN_SECRET", default="")
 
 # --- Email ----------------------------------------------------------------------------------
 # Amazon SES through the instance role in production; EMAIL_URL otherwise (console by default).
@@ -264,12 +298,26 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Logging ------------------------------------------------------------------------------
+# One JSON object per line on stdout (webapp/logs.py): time, level, logger, message, the
+# instance, the request id and user id during a request, and any `extra` fields.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "webapp.logs.RequestContextFilter"}},
     "formatters": {
-        "plain": {"format": f"%(asctime)s {INSTANCE_ID} %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
 }

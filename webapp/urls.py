@@ -26,8 +26,8 @@ urlpatterns = [
 if settings.BENCHMARK:
     urlpatterns += [path("bench/ceiling/", views.benchmark_ceiling)]
 
-if isinstance(default_storage, FileSystemStorage):
-    # The embedded default keeps media on local disk; production serves them from S3.
+if settings.DEBUG and isinstance(default_storage, FileSystemStorage):
+    # `make run` keeps media on local disk; production serves them from S3 (CloudFront).
     urlpatterns += [
         re_path(
             rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$",

@@ -31,6 +31,7 @@ INSTANCE_RUNTIME = (
     "deploy/gunicorn.conf.py",
     "deploy/webshop.service",
     "deploy/webshop-worker.service",
+    "deploy/webshop.logrotate",
 )
 TOP_LEVEL = ("manage.py", "requirements.txt")
 # What an instance runs: manylinux wheels for glibc x86_64 (AL2023 has glibc 2.34), CPython 3.11.

@@ -28,7 +28,7 @@ def collect_static(static_root: Path) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     environment.update(
         DJANGO_SETTINGS_MODULE="webapp.settings",
-        DJANGO_SECRET_KEY=environment.get("DJANGO_SECRET_KEY", "collectstatic-needs-no-secret"),
+        DJANGO_BUILD_ONLY="true",  # collecting needs no database, Redis or secret
         DJANGO_STATIC_ROOT=str(static_root),
     )
     subprocess.run(

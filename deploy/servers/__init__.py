@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from deploy.servers.gunicorn import GUNICORN_CONF, AppServer
+from deploy.servers.gunicorn import BASE_DIR, GUNICORN_CONF, AppServer
 from deploy.servers.haproxy import LoadBalancer
 from deploy.servers.postgres import POSTGRES_BIN, Postgres
 from deploy.servers.process import (
@@ -25,6 +25,7 @@ from deploy.servers.smtp import MailServer
 from deploy.servers.worker import WorkerProcess
 
 __all__ = [
+    "BASE_DIR",
     "GUNICORN_CONF",
     "POSTGRES_BIN",
     "REDIS_SERVER",

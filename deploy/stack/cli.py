@@ -33,8 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         "status", help="what runs, the load balancer's view of each instance, the mail queue"
     )
     for name, text in [
-        ("kill", "SIGKILL the instance's process group: a crash (no drain)"),
-        ("stop", "drain it in the load balancer (as the ALB deregisters), then SIGTERM"),
+        ("kill", "SIGKILL the instance's process groups (gunicorn, worker): a crash"),
+        ("stop", "drain it in the load balancer (as the ALB deregisters), then SIGTERM both"),
         ("start", "boot it again with deploy/bootstrap.sh; wait until the balancer has it"),
         ("restart", "stop, then start: one step of a rolling update"),
     ]:
@@ -66,7 +66,7 @@ def command_table(parser: argparse.ArgumentParser | None = None) -> list[tuple[s
     helps = {choice.dest: choice.help for choice in subparsers._choices_actions}
     table = []
     for name, command in subparsers.choices.items():
-        usage = command.format_usage().removeprefix("usage: ").strip()
+        usage = command.format_usage().removeprefix("usage: ").strip().replace(" [-h]", "")
         table.append((usage.replace(f"{PROG} ", "", 1), helps[name]))
     return table
 

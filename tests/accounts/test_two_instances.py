@@ -9,7 +9,7 @@ from deploy.servers.client import ShopClient
 from tests.factories import make_category, make_product
 from tests.servers import start_app_server
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.servers]
 PASSWORD = "correct-horse-battery-9"
 CONFIRM_LINK = r"/accounts/confirm/\S+/"
 

@@ -1,10 +1,21 @@
 """The shop in a real browser: pages render with no console errors and no failed assets."""
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
+from tests.servers import manage, start_app_server
+
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def shop_on_s3(transactional_db, s3_environment):
+    """The demo shop as production serves it: static files and product images from S3."""
+    environment, _s3 = s3_environment
+    manage("seed_demo", "--verbosity", "0", **environment)
+    server = start_app_server("smoke", **environment)
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -17,10 +28,8 @@ def problems(page):
     return seen
 
 
-def test_home_product_page_and_admin_login_render_cleanly(app_server, page, problems):
-    call_command("seed_demo", verbosity=0)
-
-    page.goto(f"{app_server.url}/")
+def test_home_product_page_and_admin_login_render_cleanly(shop_on_s3, page, problems):
+    page.goto(f"{shop_on_s3.url}/")
     expect(page.get_by_role("heading", name="All products")).to_be_visible()
     expect(page.locator(".product-card")).to_have_count(24)
     page.locator(".product-card a").first.click()
@@ -34,7 +43,7 @@ def test_home_product_page_and_admin_login_render_cleanly(app_server, page, prob
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("heading", name="Results for “tea”")).to_be_visible()
 
-    page.goto(f"{app_server.url}/admin/login/")
+    page.goto(f"{shop_on_s3.url}/admin/login/")
     expect(page.get_by_label("Email")).to_be_visible()
     page.wait_for_load_state("networkidle")
     assert problems == []

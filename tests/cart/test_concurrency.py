@@ -7,13 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from cart.models import CartLine, Order
+from cart.models import Cart, CartLine, Order, OrderLine
 from catalog.models import Product
 from deploy.servers.client import ShopClient
 from tests.factories import make_product
 from tests.servers import server_user, start_app_server
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.servers]
 PASSWORD = "correct-horse-battery-9"
 ADDRESS = {
     "full_name": "Buyer",
@@ -96,12 +96,12 @@ def test_two_tabs_adding_a_new_product_make_one_line(servers):
     print("\ntwo tabs: 5 rounds x 8 simultaneous first adds, one line each time")
 
 
-def buyer_at_review(email, server, product):
-    """A logged-in buyer with `product` in the cart, on the order review page."""
+def buyer_at_review(email, server, product, quantity=1):
+    """A logged-in buyer with `quantity` of `product` in the cart, on the order review page."""
     server_user(email, PASSWORD, email_verified=True)
     browser = ShopClient(server.url)
     browser.post("/accounts/login/", {"username": email, "password": PASSWORD})
-    assert add(browser, server, product) == 302
+    assert add(browser, server, product, quantity) == 302
     assert browser.post("/checkout/", ADDRESS).status_code == 302
     page = browser.get("/checkout/review/").text
     form = dict(re.findall(r'name="(idempotency_key|fingerprint)" value="([^"]*)"', page))
@@ -153,3 +153,79 @@ def test_a_double_submit_creates_one_order(servers):
     assert Order.objects.filter(user__email="double@example.com").count() == 1
     assert Product.objects.get(pk=product.pk).stock == 9
     print("\ndouble submit: 2 simultaneous POSTs of one checkout form -> 1 order, stock 10 -> 9")
+
+
+def test_first_adds_of_a_new_visitor_open_exactly_one_cart(servers):
+    """A visitor with a session but no cart yet sends 10 adds at once (two tabs, a double
+    click, a retrying client), over connections already open so they really overlap."""
+    rounds, adds = 5, 10
+    for round_number in range(rounds):
+        product = make_product(name=f"Teapot {round_number}", stock=100)
+        browser = ShopClient(servers[0].url)
+        assert browser.get(product.get_absolute_url()).status_code == 200  # session, no cart
+        carts_before = Cart.objects.count()
+        tabs = [browser.twin() for _ in range(adds)]
+        for n, tab in enumerate(tabs):
+            tab.get(f"{servers[n % 2].url}/healthz")
+        barrier = threading.Barrier(adds)
+
+        def first_add(n, tabs=tabs, product=product, barrier=barrier):
+            barrier.wait()
+            return add(tabs[n], servers[n % 2], product)
+
+        with ThreadPoolExecutor(adds) as pool:
+            statuses = list(pool.map(first_add, range(adds)))
+        opened = Cart.objects.count() - carts_before
+        lines = list(CartLine.objects.filter(product=product).values_list("quantity", flat=True))
+        cart_page = ShopClient(servers[1].url)
+        cart_page.http.cookies.update(browser.http.cookies)
+        shown = re.search(r'data-quantity="(\d+)"', cart_page.get("/cart/").text).group(1)
+        assert statuses == [302] * adds
+        assert (opened, lines, shown) == (1, [adds], str(adds)), f"round {round_number}"
+    print(f"\nfirst adds of a new visitor: {rounds} rounds x {adds} at once, one cart each time")
+
+
+def test_admin_stock_edits_racing_checkouts_lose_nothing(servers):
+    initial, received_each, quantity = 200, 1, 3
+    product = make_product(name="Stool", stock=initial, price="20.00")
+    buyers = [
+        buyer_at_review(f"stool{n}@example.com", servers[n % 2], product, quantity)
+        for n in range(8)
+    ]
+    server_user("stock-admin@example.com", PASSWORD, is_staff=True, is_superuser=True)
+    admin = ShopClient(servers[1].url)
+    admin.post("/admin/login/", {"username": "stock-admin@example.com", "password": PASSWORD})
+    change_form = {
+        "category": product.category_id,
+        "name": product.name,
+        "slug": product.slug,
+        "price": "20.00",
+        "is_active": "on",
+        "stock_change": str(received_each),
+    }
+    edits = 10
+    barrier = threading.Barrier(len(buyers) + 1)
+
+    def place(n):
+        browser, form = buyers[n]
+        barrier.wait()
+        return browser.post(f"{servers[n % 2].url}/checkout/review/", form).status_code
+
+    def edit_repeatedly():
+        barrier.wait()
+        url = f"/admin/catalog/product/{product.pk}/change/"
+        return [admin.post(url, change_form).status_code for _ in range(edits)]
+
+    with ThreadPoolExecutor(len(buyers) + 1) as pool:
+        admin_statuses = pool.submit(edit_repeatedly)
+        order_statuses = list(pool.map(place, range(len(buyers))))
+    received = admin_statuses.result().count(302) * received_each
+    ordered = sum(OrderLine.objects.filter(product=product).values_list("quantity", flat=True))
+    stock = Product.objects.get(pk=product.pk).stock
+    print(
+        f"\nadmin edits racing checkouts: received {received}, ordered {ordered}, "
+        f"stock {initial} -> {stock}"
+    )
+    assert admin_statuses.result() == [302] * edits and order_statuses == [302] * len(buyers)
+    assert initial + received == stock + ordered
+    assert ordered == len(buyers) * quantity

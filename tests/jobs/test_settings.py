@@ -24,6 +24,8 @@ def test_a_nonsensical_value_stops_the_process_with_one_line(variable, value, me
         "PATH": os.environ["PATH"],
         "DJANGO_SETTINGS_MODULE": "webapp.settings",
         "DJANGO_SECRET_KEY": "tests-only-secret-key-that-is-long-enough-for-django-checks",
+        "DATABASE_URL": "postgres://webshop@127.0.0.1:1/webshop",  # never connected to
+        "REDIS_URL": "redis://127.0.0.1:1/0",
         variable: value,
     }
     result = subprocess.run(

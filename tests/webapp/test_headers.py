@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from django.test import override_settings
 
@@ -29,10 +31,18 @@ def test_security_headers_on_pages(client):
 
 
 @pytest.mark.django_db
-def test_forwarded_proto_marks_the_request_secure(client):
-    with override_settings(SECURE_SSL_REDIRECT=True):
+def test_forwarded_proto_marks_the_request_secure_behind_a_proxy(client):
+    proxied = {"SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https")}
+    with override_settings(SECURE_SSL_REDIRECT=True, **proxied):
         response = client.get("/", HTTP_X_FORWARDED_PROTO="https")
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_forwarded_proto_is_ignored_without_a_proxy(client):
+    with override_settings(SECURE_SSL_REDIRECT=True):
+        response = client.get("/", HTTP_X_FORWARDED_PROTO="https")
+    assert response.status_code == 301
 
 
 @pytest.mark.django_db
@@ -42,3 +52,11 @@ def test_unknown_host_is_400_page_not_traceback(client):
     response = Client(raise_request_exception=False).get("/", HTTP_HOST="evil.example.com")
     assert response.status_code == 400
     assert b"Bad request" in response.content
+
+
+@pytest.mark.django_db
+def test_media_on_local_disk_is_not_served_with_debug_off(client, settings):
+    media = Path(settings.MEDIA_ROOT)
+    media.mkdir(parents=True, exist_ok=True)
+    (media / "note.txt").write_text("instance-local file")
+    assert client.get("/media/note.txt").status_code == 404

@@ -1,48 +1,15 @@
 """Static files and media on S3 through django-storages, against a local S3 server over HTTP."""
 
 import re
-import uuid
 
-import boto3
 import pytest
 import requests
 
 from catalog.demo import DemoProduct, product_image
 from catalog.models import Product
-from deploy.release.static import collect_static, publish_static
 from deploy.servers.client import ShopClient
 from tests.factories import make_product
 from tests.servers import server_user, start_app_server
-
-
-@pytest.fixture(scope="module")
-def s3_environment(moto_url, tmp_path_factory):
-    """Two buckets, as on AWS, with the release's static files published to one."""
-    suffix = uuid.uuid4().hex[:8]
-    environment = {
-        "AWS_STORAGE_BUCKET_NAME": f"static-{suffix}",
-        "AWS_MEDIA_BUCKET_NAME": f"media-{suffix}",
-        "AWS_S3_ENDPOINT_URL": moto_url,
-        "AWS_S3_REGION_NAME": "us-east-1",
-        "AWS_DEFAULT_ACL": "public-read",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    s3.create_bucket(Bucket=environment["AWS_STORAGE_BUCKET_NAME"])
-    s3.create_bucket(Bucket=environment["AWS_MEDIA_BUCKET_NAME"])
-    static_root = tmp_path_factory.mktemp("release") / "static"
-    collect_static(static_root)
-    publish_static(
-        static_root, s3=s3, bucket=environment["AWS_STORAGE_BUCKET_NAME"], acl="public-read"
-    )
-    return environment, s3
 
 
 def test_release_publishes_hashed_files_with_long_cache_headers(s3_environment):
@@ -58,6 +25,7 @@ def test_release_publishes_hashed_files_with_long_cache_headers(s3_environment):
     assert not [k for k in keys if k.endswith(".gz")]
 
 
+@pytest.mark.servers
 @pytest.mark.django_db(transaction=True)
 def test_pages_load_assets_and_uploaded_images_from_s3(s3_environment):
     environment, _s3 = s3_environment

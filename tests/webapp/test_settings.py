@@ -10,17 +10,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from dotenv import dotenv_values
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 PRODUCTION_ENV = BASE_DIR / "deploy" / "production.env.example"
 
 
 def production_environment() -> dict[str, str]:
-    environment = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "webapp.settings"}
-    for line in PRODUCTION_ENV.read_text().splitlines():
-        if line and not line.startswith("#"):
-            key, value = line.split("=", 1)
-            environment[key] = value
-    return environment
+    return {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "webapp.settings",
+        **dotenv_values(PRODUCTION_ENV),
+    }
 
 
 def load_settings(environment: dict[str, str]) -> dict:
@@ -37,7 +39,9 @@ def load_settings(environment: dict[str, str]) -> dict:
         "'media_bucket': s.STORAGES['default'].get('OPTIONS', {}).get('bucket_name'),"
         "'static_domain': s.STORAGES['staticfiles'].get('OPTIONS', {}).get('custom_domain'),"
         "'secure_cookies': s.SESSION_COOKIE_SECURE and s.CSRF_COOKIE_SECURE,"
-        "'ssl_redirect': s.SECURE_SSL_REDIRECT, 'debug': s.DEBUG})"
+        "'ssl_redirect': s.SECURE_SSL_REDIRECT, 'debug': s.DEBUG,"
+        "'proxy_ssl_header': getattr(s, 'SECURE_PROXY_SSL_HEADER', None),"
+        "'hsts_preload': s.SECURE_HSTS_PRELOAD})"
         ")"
     )
     result = subprocess.run(
@@ -54,7 +58,7 @@ def load_settings(environment: dict[str, str]) -> dict:
 def test_production_settings_keep_nothing_on_the_instance():
     settings = load_settings(production_environment())
     assert settings["engine"] == "django.db.backends.postgresql"
-    assert settings["sslmode"] == "require"
+    assert settings["sslmode"] == "verify-full"
     assert settings["conn_max_age"] > 0 and settings["health_checks"]
     assert settings["cache"] == "django_redis.cache.RedisCache"
     assert settings["cache_location"].startswith("rediss://")
@@ -67,6 +71,8 @@ def test_production_settings_keep_nothing_on_the_instance():
     assert settings["static_domain"] == "shop.example.com"
     assert settings["secure_cookies"] and settings["ssl_redirect"]
     assert settings["debug"] is False
+    assert settings["proxy_ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]  # 2 proxies
+    assert settings["hsts_preload"] is False  # opt-in only
 
 
 def test_unset_environment_is_the_embedded_default():
@@ -86,18 +92,52 @@ def test_unset_environment_is_the_embedded_default():
     }
 
 
-def test_production_refuses_to_start_without_a_secret_key():
-    environment = production_environment()
-    del environment["DJANGO_SECRET_KEY"]
-    result = subprocess.run(
+def start(environment: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-c", "from django.conf import settings; settings.DEBUG"],
         cwd=BASE_DIR,
         env=environment,
         capture_output=True,
         text=True,
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"DJANGO_SECRET_KEY": None}, "DJANGO_SECRET_KEY"),
+        ({"DATABASE_URL": None}, "DATABASE_URL"),
+        ({"REDIS_URL": None}, "REDIS_URL"),
+        ({"AWS_STORAGE_BUCKET_NAME": None}, "AWS_STORAGE_BUCKET_NAME"),
+        ({"DJANGO_HTTPS": "false", "DJANGO_HSTS_PRELOAD": "true"}, "DJANGO_HTTPS"),
+        ({"DJANGO_PROXY_COUNT": "-1"}, "DJANGO_PROXY_COUNT"),
+    ],
+)
+def test_production_refuses_to_start_on_missing_or_contradictory_settings(changes, named):
+    environment = production_environment()
+    for key, value in changes.items():
+        if value is None:
+            del environment[key]
+        else:
+            environment[key] = value
+    result = start(environment)
     assert result.returncode != 0
-    assert "Set DJANGO_SECRET_KEY" in result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: Set " + named)
+
+
+def test_a_release_build_says_it_needs_no_database_or_redis():
+    environment = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "webapp.settings",
+        "DJANGO_BUILD_ONLY": "true",
+    }
+    assert start(environment).returncode == 0
+
+
+def test_forwarded_headers_are_trusted_only_behind_proxies():
+    environment = {**production_environment(), "DJANGO_PROXY_COUNT": "0"}
+    assert load_settings(environment)["proxy_ssl_header"] is None
 
 
 def test_deploy_checks_pass_with_the_production_environment():
