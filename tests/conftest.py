@@ -52,9 +52,14 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(items):
-    """Browser and stack tests start processes too: `make test-fast` leaves them all out."""
+    """Browser and stack tests start processes too, and so do those on the SMTP server:
+    `make test-fast` leaves them all out."""
     for item in items:
-        if item.get_closest_marker("browser") or item.get_closest_marker("stack"):
+        if (
+            item.get_closest_marker("browser")
+            or item.get_closest_marker("stack")
+            or {"mail_server", "smtp"} & set(item.fixturenames)
+        ):
             item.add_marker(pytest.mark.servers)
 
 

@@ -94,6 +94,7 @@ def wait_for_periods(count: int, since: datetime) -> None:
     raise AssertionError(f"not every job ran {count} periods after {since}: {runs_by_job()}")
 
 
+@pytest.mark.servers
 @pytest.mark.django_db(transaction=True)
 def test_three_instances_run_each_job_once_per_period_and_survive_one_dying(tmp_path):
     periods = ",".join(f"{name}={PERIOD}" for name in JOBS)

@@ -17,7 +17,7 @@ from notifications.services import email_enqueue
 from tests.servers import test_database_url as database_url
 from tests.stack.load import FIGURES
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.servers]
 
 
 def environment(mail_server, instance: str, **extra: str) -> dict[str, str]:
