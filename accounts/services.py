@@ -1,7 +1,6 @@
 """Writes for accounts: sign-up, email confirmation, preferences and the address book."""
 
 from django.contrib.auth.hashers import make_password
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -11,12 +10,26 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Address, User, normalize_email
 from accounts.tokens import email_confirmation_token
+from notifications.services import email_enqueue, event_key
 
 
-def _send(*, to: str, template: str, context: dict) -> None:
-    subject = render_to_string(f"accounts/email/{template}_subject.txt", context).strip()
-    body = render_to_string(f"accounts/email/{template}.txt", context)
-    send_mail(subject, body, None, [to])
+def _send(*, to: str, template: str, context: dict, event: str) -> None:
+    """Queue the email in the current transaction; `event` names what caused it, so the
+    same event never makes two emails."""
+    email_enqueue(
+        key=event_key(template, event),
+        kind=template,
+        to=to,
+        subject=render_to_string(f"accounts/email/{template}_subject.txt", context).strip(),
+        body=render_to_string(f"accounts/email/{template}.txt", context),
+    )
+
+
+def _already_registered(email: str, context: dict) -> None:
+    # One notice per address per hour: a stranger signing up with someone's address over
+    # and over cannot flood their inbox.
+    hour = timezone.now().strftime("%Y%m%d%H")
+    _send(to=email, template="already_registered", context=context, event=f"{email}:{hour}")
 
 
 def _is_pending(user: User) -> bool:
@@ -30,7 +43,8 @@ def user_sign_up(*, request, email: str, password: str, display_name: str = "") 
     A new (or still unconfirmed) address gets an inactive account and a confirmation link;
     a registered one gets an email saying so, with links to log in or reset the password.
     The visitor sees the same page either way, and both paths hash a password, so the
-    response time does not tell them apart either.
+    response time does not tell them apart either. Either email is queued in the
+    transaction that reads (or writes) the account, and sent by a worker.
     """
     email = normalize_email(email)
     context = {"email": email, "site": request.build_absolute_uri("/").rstrip("/")}
@@ -41,24 +55,24 @@ def user_sign_up(*, request, email: str, password: str, display_name: str = "") 
                 user = User(email=email, is_active=False)
             elif not _is_pending(user):
                 make_password(password)  # the same work as a sign-up, then tell the owner
-                _send(to=email, template="already_registered", context=context)
+                _already_registered(email, context)
                 return
             user.display_name = display_name
             user.set_password(password)
             user.save()
+            uid = urlsafe_base64_encode(force_bytes(user.pk))
+            path = reverse(
+                "accounts:confirm",
+                kwargs={"uidb64": uid, "token": email_confirmation_token.make_token(user)},
+            )
+            _send(
+                to=email,
+                template="confirm_sign_up",
+                context={**context, "confirm_url": request.build_absolute_uri(path)},
+                event=path,
+            )
     except IntegrityError:  # the same address signed up at the same moment: one row wins
-        _send(to=email, template="already_registered", context=context)
-        return
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    path = reverse(
-        "accounts:confirm",
-        kwargs={"uidb64": uid, "token": email_confirmation_token.make_token(user)},
-    )
-    _send(
-        to=email,
-        template="confirm_sign_up",
-        context={**context, "confirm_url": request.build_absolute_uri(path)},
-    )
+        _already_registered(email, context)
 
 
 def user_confirm_email(*, user: User) -> None:
