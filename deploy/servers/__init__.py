@@ -1,6 +1,7 @@
 """Throwaway servers on loopback, shared by the tests, `make bench` and the local stack:
-PostgreSQL, Redis, S3 (moto), HAProxy, the shop under gunicorn, and a client that talks to
-the shop as a browser does. None of this is shipped to instances."""
+PostgreSQL (replicated too: replication.py), Redis, S3 (moto), HAProxy (as the load
+balancer and as the data tier's endpoints), the shop under gunicorn, and a client that talks
+to the shop as a browser does. None of this is shipped to instances."""
 
 import shutil
 import tempfile
@@ -9,9 +10,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from deploy.servers.gunicorn import GUNICORN_CONF, AppServer
-from deploy.servers.haproxy import LoadBalancer
+from deploy.servers.haproxy import Endpoints, LoadBalancer
 from deploy.servers.postgres import POSTGRES_BIN, Postgres
 from deploy.servers.process import (
+    Clock,
     ServiceUnavailable,
     free_low_port,
     free_port,
@@ -26,6 +28,8 @@ __all__ = [
     "POSTGRES_BIN",
     "REDIS_SERVER",
     "AppServer",
+    "Clock",
+    "Endpoints",
     "LoadBalancer",
     "Postgres",
     "Redis",
