@@ -1,28 +1,25 @@
 """Writes for the catalogue: what a visitor looked at, and cache generations."""
 
-import time
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from catalog.generations import generation_start
 from catalog.models import Product, RecentView
 
 RECENTLY_VIEWED_LIMIT = 10
 SESSION_KEY = "recently_viewed"
-VERSION_KEY = "catalog:version"
 
 
 def catalog_changed() -> None:
     """Something shown from the catalogue (a name, price, stock, image, category) changed:
     once the change commits, cached catalogue reads start a new generation.
 
-    After commit, so no reader can cache the old rows under the new generation. The
-    version is a timestamp rather than a counter, so a version key lost to eviction or a
-    Redis restart can never match an older generation's entries.
+    After commit, so no reader can cache the old rows under the new generation (nor a
+    read replica's: catalog/generations.py).
     """
-    transaction.on_commit(lambda: cache.set(VERSION_KEY, time.time_ns(), None))
+    transaction.on_commit(generation_start)
 
 
 def recently_viewed_record(*, request, product: Product) -> None:

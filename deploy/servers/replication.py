@@ -18,6 +18,8 @@ REPLICATED_SETTINGS = {
     "wal_keep_size": "256MB",
     # A standby whose upstream changed (failover, rebuild) reconnects within half a second.
     "wal_retrieve_retry_interval": "500ms",
+    # Queries counted per node (loaded by default on RDS too).
+    "shared_preload_libraries": "pg_stat_statements",
 }
 
 
