@@ -32,6 +32,16 @@ VISITORS = 3
 LAG_SECONDS = 3.0
 # Statements that read the catalogue's tables (the replica's position check is not one).
 CATALOGUE_READS = 'SELECT%FROM "catalog\\_%'
+# Visitors sort listings in orders nobody else here uses; their searches and their recently
+# viewed products (looked up by id, where a signed-in shopper's come from a join) are theirs
+# alone too. So these shapes of catalogue statement count the anonymous visitors' reads.
+VISITOR_SORTS = ("-price", "newest")
+VISITOR_READS = (
+    "%LIKE UPPER(%",
+    '%"catalog_product"."price" DESC%',
+    '%"catalog_product"."created_at" DESC%',
+    '%"catalog_product"."id" IN (%',
+)
 
 
 @pytest.fixture
@@ -87,20 +97,28 @@ def visitor_step(visitor: shop.Shopper, step: int, products) -> list:
     cache holds its results), a product page."""
     _product_id, slug = products[step % len(products)]
     term = "".join(random.choices("aeiouklmnrst", k=3))
-    return [visitor.browse(None), visitor.page(f"/?q={term}"), visitor.browse(slug)]
+    sort = VISITOR_SORTS[step % len(VISITOR_SORTS)]
+    return [
+        visitor.page(f"/?sort={sort}&page={step % 4 + 1}"),
+        visitor.page(f"/?q={term}"),
+        visitor.browse(slug),
+    ]
 
 
-def catalogue_reads_on(node) -> int:
-    """Catalogue statements the node has run since the last reset."""
-    sql = "SELECT COALESCE(sum(calls), 0)::int FROM pg_stat_statements WHERE query ILIKE %s"
-    return node.query(sql, (CATALOGUE_READS,), database="webshop")[0][0]
+def catalogue_reads_on(node, shapes: tuple[str, ...] = ("%",)) -> int:
+    """Catalogue statements (of one of these shapes) the node has run since the last reset."""
+    sql = (
+        "SELECT COALESCE(sum(calls), 0)::int FROM pg_stat_statements "
+        "WHERE query ILIKE %s AND query ILIKE ANY(%s)"
+    )
+    return node.query(sql, (CATALOGUE_READS, list(shapes)), database="webshop")[0][0]
 
 
-def catalogue_reads(stack) -> dict[str, int]:
+def catalogue_reads(stack, shapes: tuple[str, ...] = ("%",)) -> dict[str, int]:
     data = stack.data
     return {
-        "primary": catalogue_reads_on(data.primary),
-        "replica": catalogue_reads_on(data.replica),
+        "primary": catalogue_reads_on(data.primary, shapes),
+        "replica": catalogue_reads_on(data.replica, shapes),
     }
 
 
@@ -115,9 +133,11 @@ def share(reads: dict[str, int]) -> str:
 
 
 def replica_lag_seconds(stack) -> float:
-    """How long the replica takes to replay what the primary has now."""
+    """How long the replica takes to replay a commit made now."""
+    primary = stack.data.primary
+    primary.query("SELECT txid_current()")  # a transaction of its own, committed
     started = time.monotonic()
-    pg.wait_replayed(stack.data.replica, pg.current_position(stack.data.primary))
+    pg.wait_replayed(stack.data.replica, pg.current_position(primary))
     return time.monotonic() - started
 
 
@@ -232,12 +252,11 @@ def test_read_your_writes_with_the_replica_3_s_behind(
     replicated, shoppers, buyers, visitors, products
 ):
     """100 times a shopper changes a preference, adds to the cart or places an order, and
-    the very next page shows it; meanwhile anonymous visitors read the catalogue. The share
-    of catalogue reads on the replica counts the shoppers' own reads too (after a write
-    they read the primary, by design), so the visitors' share alone is at least that."""
+    the very next page shows it; meanwhile anonymous visitors read the catalogue, and most
+    of their reads run on the replica (the writers' own reads go to the primary, by
+    design: both shares are printed)."""
     stack = replicated
     stack.data.replica_delay(LAG_SECONDS)
-    lag = replica_lag_seconds(stack)
     own = {buyer.email: products[n] for n, buyer in enumerate(buyers)}  # nobody else orders it
     stock = dict(stock_of(stack, [p for p, _ in own.values()]))
     trials: list[tuple[str, bool, str]] = []
@@ -282,9 +301,12 @@ def test_read_your_writes_with_the_replica_3_s_behind(
             seen = int(shown.group(1)) if shown else None
             record("order", confirmed and seen == stock[product_id], f"stock {seen}")
 
-    catalogue_reads_reset(stack)
-    started = time.monotonic()
     with Load(visitors, products, visitor_step) as browsing:
+        # Timing a commit's replay also lets the replica's lag settle: after an idle spell,
+        # it reads as the age of the last commit replayed, long ago.
+        lag = replica_lag_seconds(stack)
+        catalogue_reads_reset(stack)
+        started = time.monotonic()
         threads = [threading.Thread(target=shopper_trials, args=(s, 14)) for s in shoppers]
         threads += [threading.Thread(target=buyer_trials, args=(b, 22)) for b in buyers]
         for thread in threads:
@@ -292,6 +314,7 @@ def test_read_your_writes_with_the_replica_3_s_behind(
         for thread in threads:
             thread.join()
     reads = catalogue_reads(stack)
+    visitor_reads = catalogue_reads(stack, VISITOR_READS)
     missed = [t for t in trials if not t[1]]
     browsing.tally.report(
         "9 read-your-writes, replica 3 s behind",
@@ -301,11 +324,12 @@ def test_read_your_writes_with_the_replica_3_s_behind(
         by_kind={
             k: sum(1 for t in trials if t[0] == k) for k in ("preference", "add to cart", "order")
         },
-        catalogue_reads=f"{reads} ({share(reads)})",
+        visitors_catalogue_reads=f"{visitor_reads} ({share(visitor_reads)})",
+        all_catalogue_reads=f"{reads} ({share(reads)})",
     )
     assert lag > LAG_SECONDS * 0.8
     assert len(trials) == 100 and not missed, missed
-    assert reads["replica"] >= 0.8 * sum(reads.values())
+    assert visitor_reads["replica"] >= 0.8 * sum(visitor_reads.values()) > 0
     assert not browsing.tally.failed, [str(o) for o in browsing.tally.failed]
 
 
@@ -324,7 +348,8 @@ def test_a_stopped_replica_moves_reads_to_the_primary_and_back(
         on_primary_while_stopped = catalogue_reads_on(stack.data.primary) - before["primary"]
         stack.data.start_replica()
         started_at = time.monotonic()
-        returned_in = wait_for_replica_reads(stack, above=before["replica"], timeout=15)
+        saved = catalogue_reads_on(stack.data.replica)  # what it ran up to its stop
+        returned_in = wait_for_replica_reads(stack, above=saved, timeout=15)
         time.sleep(1)
     tally = Tally(load.tally.outcomes + browsing.tally.outcomes, load.tally.seconds)
     tally.report(
