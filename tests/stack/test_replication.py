@@ -18,6 +18,7 @@ import psycopg2
 import pytest
 import requests
 
+from catalog.generations import KEPT
 from deploy.servers import replication as pg
 from deploy.stack import INSTANCES
 from tests.stack import shop
@@ -381,12 +382,12 @@ def test_the_generation_cache_never_keeps_a_stale_replica_read(replicated, produ
     pg.wait_replayed(stack.data.replica, changed_at)
     replayed = prices_everywhere(stack, slug)
     third = second + 1
-    change_price(stack, product_id, third, generations=25)
+    change_price(stack, product_id, third, generations=KEPT + 1)
     far_behind = prices_everywhere(stack, slug)
     FIGURES.append(
         f"[11 generation cache, replica {LAG_SECONDS:g} s behind] price {first} -> {second}: "
         f"meanwhile {sorted(set(meanwhile))}, once replayed {sorted(set(replayed))}; "
-        f"-> {third} with 25 generations: {sorted(set(far_behind))}"
+        f"-> {third} with {KEPT + 1} generations: {sorted(set(far_behind))}"
     )
     print(FIGURES[-1])
     assert set(meanwhile) <= {first, second} and first in meanwhile  # the replica was behind
