@@ -111,6 +111,7 @@ def test_alarms_cover_what_ops_act_on(resources):
         ("AWS/RDS", "FreeStorageSpace"),
         ("AWS/RDS", "DatabaseConnections"),
         ("AWS/RDS", "CPUUtilization"),
+        ("AWS/RDS", "ReplicaLag"),
         ("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"),
     }
     for _, logical, r in of_type(resources, "AWS::CloudWatch::Alarm"):
