@@ -30,6 +30,12 @@ def parse(argv: list[str]) -> Options:
         type=int,
         help="catalogue size of the scale phase (default 100000; 0 skips the phase)",
     )
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="a streaming read replica beside PostgreSQL (DATABASE_REPLICA_URL); the table's "
+        "last column shows each node's share of the queries",
+    )
     parser.add_argument("--results", type=Path, default=Path("bench-results"), help="output folder")
     parser.add_argument(
         "--only",
@@ -61,6 +67,7 @@ def parse(argv: list[str]) -> Options:
         results=args.results.resolve(),
         only=keys(parser, args.only),
         profile=keys(parser, args.profile),
+        replica=args.replica,
     )
 
 

@@ -149,6 +149,7 @@ class Summary:
     others_cpu_share_max: float
     queries_per_request: float | None
     db_ms_per_request: float | None
+    replica_share: float | None  # of the queries, those the read replica ran
 
 
 def summarise(runs: list[Run]) -> Summary:
@@ -173,6 +174,7 @@ def summarise(runs: list[Run]) -> Summary:
         others_cpu_share_max=max((run.cpu.get("others_share", 0.0) for run in runs), default=0.0),
         queries_per_request=_median([run.database.get("queries_per_request") for run in runs]),
         db_ms_per_request=_median([run.database.get("db_ms_per_request") for run in runs]),
+        replica_share=_median([run.database.get("replica_share") for run in runs]),
     )
 
 
@@ -271,8 +273,8 @@ def table(summaries: dict[str, Summary], labels: dict[str, str]) -> str:
     """The summary table, as printed and pasted into docs/performance.md (Markdown)."""
     rows = [
         "| endpoint | req/s | p50 ms | p99 ms | ratio to ceiling | target | bad statuses "
-        "| CPU ratio | app CPU ms/req | queries/req | DB ms/req |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| CPU ratio | app CPU ms/req | queries/req | DB ms/req | queries primary:replica |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for key, s in summaries.items():
         target = RATIO_TARGETS.get(key)
@@ -283,9 +285,17 @@ def table(summaries: dict[str, Summary], labels: dict[str, str]) -> str:
             f"| {s.ratio:.0%} | {f'>= {target:.0%}' if target else ''} | {bad} "
             f"| {blank_if_none(s.cpu_ratio, '.0%')} | {blank_if_none(app_cpu, '.1f')} "
             f"| {blank_if_none(s.queries_per_request, '.1f')} "
-            f"| {blank_if_none(s.db_ms_per_request, '.2f')} |"
+            f"| {blank_if_none(s.db_ms_per_request, '.2f')} | {node_shares(s.replica_share)} |"
         )
     return "\n".join(rows)
+
+
+def node_shares(replica_share: float | None) -> str:
+    """Each node's share of the queries, "primary:replica" in percent."""
+    if replica_share is None:
+        return ""
+    replica = round(replica_share * 100)
+    return f"{100 - replica}:{replica}"
 
 
 def blank_if_none(value: float | None, spec: str) -> str:

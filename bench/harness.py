@@ -66,6 +66,7 @@ class Options:
     results: Path
     only: list[str] = field(default_factory=list)  # endpoint keys; the ceiling always runs
     profile: list[str] = field(default_factory=list)
+    replica: bool = False  # a streaming read replica beside PostgreSQL
 
 
 @dataclass
@@ -276,15 +277,17 @@ def main(options: Options) -> int:
             "warmup_s": options.warmup,
             "rounds": options.rounds,
         },
+        "read_replica": options.replica,
         "load_average_at_start": os.getloadavg(),
     }
     print(
         f"gunicorn {workers} workers x {threads} threads; wrk -t{options.wrk_threads} "
         f"-c{options.connections}; warm-up {options.warmup:g} s, then {options.rounds} rounds "
         f"of {options.duration:g} s per endpoint; load average now {os.getloadavg()[0]:.2f}"
+        + ("; with a read replica" if options.replica else "")
     )
     phases, profiles = [], {}
-    with server.services() as services:
+    with server.services(replica=options.replica) as services:
         print("Building the shop: migrate, collectstatic, seed_demo ...", flush=True)
         shop.django_setup(services.environment)
         log = options.results / "gunicorn.log"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench import figures
 from deploy.servers import GUNICORN_CONF, AppServer, Postgres, free_port, throwaway_services
+from deploy.servers import replication as pg
 
 
 @dataclass
@@ -24,11 +25,16 @@ class Services:
 
 
 @contextmanager
-def services():
-    """PostgreSQL and Redis for one run, on loopback, gone afterwards."""
+def services(replica: bool = False):
+    """PostgreSQL and Redis for one run, on loopback, gone afterwards; with `replica`, a
+    streaming read replica of the PostgreSQL too (DATABASE_REPLICA_URL)."""
     with throwaway_services("webshop-bench-") as (workdir, postgres, redis):
         postgres.create_database("webshop")
         _track_statements(postgres)
+        standby = None
+        if replica:  # a base backup after _track_statements: it loads pg_stat_statements too
+            standby = Postgres(workdir / "replica", free_port())
+            pg.standby_create(standby, upstream=postgres, name="replica")
         environment = {
             "DJANGO_SETTINGS_MODULE": "webapp.settings",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -42,7 +48,14 @@ def services():
             "INSTANCE_ID": "bench",
         }
         pids = {"postgresql": _pid(postgres.data / "postmaster.pid"), "redis": _pid(redis.pidfile)}
-        yield Services(environment, pids)
+        if standby is not None:
+            environment["DATABASE_REPLICA_URL"] = standby.url()
+            pids["replica"] = _pid(standby.data / "postmaster.pid")
+        try:
+            yield Services(environment, pids)
+        finally:
+            if standby is not None:
+                standby.stop()
 
 
 def _pid(pidfile: Path, timeout: float = 5.0) -> int:

@@ -162,30 +162,45 @@ def catalogue_grow(total: int) -> int:
     return total - existing
 
 
-def statements_reset() -> None:
-    from django.db import connection
+def _nodes():
+    """The database connections of this process: the primary, and the replica if any."""
+    from django.db import connections
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_statements_reset()")
+    return {
+        "primary": connections["default"],
+        **({"replica": connections["replica"]} if "replica" in connections else {}),
+    }
+
+
+def statements_reset() -> None:
+    for connection in _nodes().values():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_statements_reset()")
 
 
 def statements_per_request(requests: int, top: int = 3) -> dict:
-    """Queries per request, database time per request, and the costliest statements,
-    from pg_stat_statements since the last reset."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT query, calls, total_exec_time FROM pg_stat_statements "
-            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-            "ORDER BY total_exec_time DESC"
-        )
-        rows = [row for row in cursor.fetchall() if "pg_stat_statements" not in row[0]]
+    """Queries per request, database time per request, the share the replica ran, and the
+    costliest statements, from each node's pg_stat_statements since the last reset."""
+    rows, by_node = [], {}
+    for node, connection in _nodes().items():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT query, calls, total_exec_time FROM pg_stat_statements WHERE dbid = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "ORDER BY total_exec_time DESC"
+            )
+            mine = [row for row in cursor.fetchall() if "pg_stat_statements" not in row[0]]
+        by_node[node] = sum(calls for _q, calls, _t in mine)
+        rows += mine
     if not requests:
         return {}
+    rows.sort(key=lambda row: row[2], reverse=True)
+    queries = sum(by_node.values())
     return {
-        "queries_per_request": round(sum(calls for _q, calls, _t in rows) / requests, 2),
+        "queries_per_request": round(queries / requests, 2),
         "db_ms_per_request": round(sum(ms for _q, _c, ms in rows) / requests, 3),
+        "queries_by_node": by_node,
+        "replica_share": round(by_node.get("replica", 0) / queries, 3) if queries else None,
         "top": [
             {
                 "query": " ".join(query.split())[:300],

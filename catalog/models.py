@@ -18,8 +18,6 @@ PER_PAGE_CHOICES = (12, 24, 48)
 DEFAULT_PER_PAGE = 24
 RECENTLY_VIEWED_LIMIT = 10
 RECENTLY_VIEWED_SESSION_KEY = "recently_viewed"  # an anonymous visitor's list of product ids
-# The current catalogue cache generation, in the shared cache (catalog.services.catalog_changed).
-CATALOG_VERSION_KEY = "catalog:version"
 
 
 class Category(models.Model):

@@ -1,13 +1,11 @@
 """Reads of the catalogue: every query the shop's pages make for products lives here."""
 
-import time
-
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.db.models import QuerySet
 from django.utils.functional import SimpleLazyObject
 
+from catalog.generations import generation_for_request
 from catalog.models import (
-    CATALOG_VERSION_KEY,
     DEFAULT_PER_PAGE,
     DEFAULT_SORT,
     RECENTLY_VIEWED_LIMIT,
@@ -19,17 +17,17 @@ from catalog.models import (
 
 # Catalogue reads are cached in each process's memory under the current generation, whose
 # number is shared in Redis: a change anywhere starts a new generation for every instance
-# at once (catalog.services.catalog_changed). The TTL only bounds a change made while Redis
-# was unreachable.
+# at once (catalog.services.catalog_changed, catalog/generations.py). The TTL only bounds a
+# change made while Redis was unreachable.
 CATALOG_TTL = 300
 generation_cache = caches["local"]
 
 
 def catalog_version(request) -> int:
-    """The current cache generation of the catalogue (see catalog.services.catalog_changed),
-    read from Redis once per request."""
+    """The cache generation this request reads the catalogue under (the newest, or with a
+    read replica the newest it has replayed: catalog/generations.py), read once per request."""
     if not hasattr(request, "catalog_version"):
-        request.catalog_version = cache.get_or_set(CATALOG_VERSION_KEY, time.time_ns, None)
+        request.catalog_version = generation_for_request(request)
     return request.catalog_version
 
 

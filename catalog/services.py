@@ -4,31 +4,23 @@ Stock is never read, changed in Python and written back: checkouts take it and a
 receive or write it off with conditional UPDATEs of `stock` itself (here and in
 cart.services.order_place), so no change can overwrite another."""
 
-import time
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from catalog.models import (
-    CATALOG_VERSION_KEY,
-    RECENTLY_VIEWED_LIMIT,
-    RECENTLY_VIEWED_SESSION_KEY,
-    Product,
-    RecentView,
-)
+from catalog.generations import generation_start
+from catalog.models import RECENTLY_VIEWED_LIMIT, RECENTLY_VIEWED_SESSION_KEY, Product, RecentView
 
 
 def catalog_changed() -> None:
     """Something shown from the catalogue (a name, price, stock, image, category) changed:
     once the change commits, cached catalogue reads start a new generation.
 
-    After commit, so no reader can cache the old rows under the new generation. The
-    version is a timestamp rather than a counter, so a version key lost to eviction or a
-    Redis restart can never match an older generation's entries.
+    After commit, so no reader can cache the old rows under the new generation (nor a
+    read replica's: catalog/generations.py).
     """
-    transaction.on_commit(lambda: cache.set(CATALOG_VERSION_KEY, time.time_ns(), None))
+    transaction.on_commit(generation_start)
 
 
 class StockError(Exception):

@@ -146,6 +146,43 @@ CACHES["local"] = {
 }
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 
+# --- Read replica ---------------------------------------------------------------------------
+# Reads that may be a little stale go to a read replica; a visitor who wrote reads the
+# primary until the replica has replayed that write (the rules: webapp/replicas/).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+# Seconds behind the primary beyond which the replica is skipped.
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=5.0)
+if DATABASE_REPLICA_URL:
+    replica = env.db_url_config(DATABASE_REPLICA_URL)
+    if {replica["ENGINE"], DATABASES["default"]["ENGINE"]} != {"django.db.backends.postgresql"}:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs PostgreSQL in it and in DATABASE_URL "
+            "(reads are routed by WAL position)."
+        )
+    if not REDIS_URL:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs REDIS_URL: the catalogue's cache generations must be "
+            "shared to be safe with a replica."
+        )
+    if DATABASE_REPLICA_MAX_LAG <= 0:
+        raise ImproperlyConfigured("DATABASE_REPLICA_MAX_LAG must be a positive number of seconds.")
+    DATABASES["replica"] = {
+        **replica,
+        "ENGINE": "webapp.replicas",  # PostgreSQL's, falling back to the primary on failure
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        # No health check before reuse: the position check and the fallback cover it.
+        "CONN_HEALTH_CHECKS": False,
+        # A replica that does not answer is skipped quickly (2 s is libpq's minimum).
+        "OPTIONS": {**replica.get("OPTIONS", {}), "connect_timeout": 2},
+        "DISABLE_SERVER_SIDE_CURSORS": True,  # every query through the fallback cursor
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["webapp.replicas.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+        "webapp.replicas.ReplicaMiddleware",
+    )
+
 # --- Static and media files ---------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")

@@ -1,5 +1,6 @@
 """Throwaway servers on loopback, shared by the tests, `make bench` and the local stack:
-PostgreSQL, Redis, S3 (moto), HAProxy, SMTP (aiosmtpd), the shop under gunicorn, its
+PostgreSQL (replicated too: replication.py), Redis, S3 (moto), HAProxy (as the load
+balancer and as the data tier's endpoints), SMTP (aiosmtpd), the shop under gunicorn, its
 worker, and a client that talks to the shop as a browser does. None of this is shipped to
 instances."""
 
@@ -10,9 +11,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from deploy.servers.gunicorn import BASE_DIR, GUNICORN_CONF, AppServer
-from deploy.servers.haproxy import LoadBalancer
+from deploy.servers.haproxy import Endpoints, LoadBalancer
 from deploy.servers.postgres import POSTGRES_BIN, Postgres
 from deploy.servers.process import (
+    Clock,
     ServiceUnavailable,
     free_low_port,
     free_port,
@@ -30,6 +32,8 @@ __all__ = [
     "POSTGRES_BIN",
     "REDIS_SERVER",
     "AppServer",
+    "Clock",
+    "Endpoints",
     "LoadBalancer",
     "MailServer",
     "Postgres",

@@ -1,4 +1,4 @@
-"""HAProxy on loopback in the ALB's role."""
+"""HAProxy on loopback: in the ALB's role (HTTP), and as the data tier's endpoints (TCP)."""
 
 import shutil
 import socket
@@ -12,17 +12,10 @@ from deploy.servers.process import ServiceUnavailable, start_detached, stop_pidf
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
 
-@dataclass
-class LoadBalancer:
-    """HAProxy in the ALB's role: round-robin without stickiness, shallow health checks on
-    /healthz (thresholds scaled down from the ALB's), and the runtime API (stats socket) to
-    drain a server the way the ALB deregisters a target."""
+class HAProxy:
+    """One HAProxy process in `directory`, driven through its runtime API (stats socket)."""
 
     directory: Path
-    port: int
-    servers: dict[str, int]  # name -> port on 127.0.0.1
-
-    BACKEND = "app"
 
     @property
     def pidfile(self) -> Path:
@@ -32,19 +25,10 @@ class LoadBalancer:
     def socket_path(self) -> Path:
         return self.directory / "admin.sock"
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def config(self) -> str:
-        servers = "".join(
-            f"    server {name} 127.0.0.1:{port} check\n" for name, port in self.servers.items()
-        )
-        return HAPROXY_CONFIG.format(
-            socket=self.socket_path, port=self.port, backend=self.BACKEND, servers=servers
-        )
+        raise NotImplementedError
 
-    def start(self) -> "LoadBalancer":
+    def start(self):
         if not Path(HAPROXY).exists():
             raise ServiceUnavailable(
                 "haproxy not found: run `make system-packages` (apt-get install haproxy)."
@@ -85,20 +69,51 @@ class LoadBalancer:
                 chunks.append(chunk)
         return b"".join(chunks).decode()
 
-    def set_state(self, server: str, state: str) -> None:
+    def set_server_state(self, backend: str, server: str, state: str) -> None:
         """`ready`, `drain` (finish what is in flight, take nothing new) or `maint`."""
-        answer = self.command(f"set server {self.BACKEND}/{server} state {state}")
+        answer = self.command(f"set server {backend}/{server} state {state}")
         if answer.strip():
             raise RuntimeError(f"haproxy refused 'set server {server} state {state}': {answer}")
 
-    def stats(self) -> dict[str, dict[str, str]]:
-        """The backend's servers: name -> HAProxy's stats row (status, scur, ...)."""
+    def stat_rows(self) -> list[dict[str, str]]:
+        """HAProxy's stats, one row per frontend, backend and server."""
         lines = self.command("show stat").splitlines()
         header = lines[0].lstrip("# ").split(",")
-        rows = (dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line)
+        return [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+
+
+@dataclass
+class LoadBalancer(HAProxy):
+    """HAProxy in the ALB's role: round-robin without stickiness, shallow health checks on
+    /healthz (thresholds scaled down from the ALB's), and the runtime API (stats socket) to
+    drain a server the way the ALB deregisters a target."""
+
+    directory: Path
+    port: int
+    servers: dict[str, int]  # name -> port on 127.0.0.1
+
+    BACKEND = "app"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def config(self) -> str:
+        servers = "".join(
+            f"    server {name} 127.0.0.1:{port} check\n" for name, port in self.servers.items()
+        )
+        return HAPROXY_CONFIG.format(
+            socket=self.socket_path, port=self.port, backend=self.BACKEND, servers=servers
+        )
+
+    def set_state(self, server: str, state: str) -> None:
+        self.set_server_state(self.BACKEND, server, state)
+
+    def stats(self) -> dict[str, dict[str, str]]:
+        """The backend's servers: name -> HAProxy's stats row (status, scur, ...)."""
         return {
             row["svname"]: row
-            for row in rows
+            for row in self.stat_rows()
             if row["pxname"] == self.BACKEND and row["svname"] in self.servers
         }
 
@@ -121,6 +136,69 @@ class LoadBalancer:
             time.sleep(0.05)
         return False
 
+
+@dataclass
+class Endpoints(HAProxy):
+    """The data tier's DNS names, as TCP ports: each endpoint forwards every new connection
+    to the one node it points at. Moving an endpoint is what RDS and ElastiCache do to
+    their DNS name on a failover: clients reconnect to the same address and reach the new
+    node, and nobody's configuration changes.
+
+    `nodes` lists, per endpoint, every node it may point at ({name: port}); the first one
+    is where it points when HAProxy starts.
+    """
+
+    directory: Path
+    ports: dict[str, int]  # endpoint -> its port
+    nodes: dict[str, dict[str, int]]  # endpoint -> {node: port}
+
+    def config(self) -> str:
+        sections = []
+        for endpoint, port in self.ports.items():
+            servers = "".join(
+                f"    server {node} 127.0.0.1:{node_port}{'' if i == 0 else ' disabled'}\n"
+                for i, (node, node_port) in enumerate(self.nodes[endpoint].items())
+            )
+            sections.append(f"listen {endpoint}\n    bind 127.0.0.1:{port}\n{servers}")
+        return ENDPOINTS_CONFIG.format(socket=self.socket_path) + "\n".join(sections)
+
+    def point(self, endpoint: str, node: str) -> None:
+        """New connections to `endpoint` go to `node`; those still open to another node are
+        cut, as a DNS change leaves them to die with the old node."""
+        if node not in self.nodes[endpoint]:
+            raise ValueError(f"{endpoint} cannot point at {node}: {sorted(self.nodes[endpoint])}")
+        self.set_server_state(endpoint, node, "ready")
+        for other in self.nodes[endpoint]:
+            if other != node:
+                self.set_server_state(endpoint, other, "maint")
+                self.command(f"shutdown sessions server {endpoint}/{other}")
+
+    def targets(self) -> dict[str, str | None]:
+        """Where each endpoint points now: {endpoint: node}."""
+        pointing: dict[str, str | None] = dict.fromkeys(self.ports)
+        for row in self.stat_rows():
+            endpoint, node = row["pxname"], row["svname"]
+            if node in self.nodes.get(endpoint, {}) and not row["status"].startswith("MAINT"):
+                pointing[endpoint] = node
+        return pointing
+
+
+# No health checks and no retries: like a DNS name, an endpoint points where the control
+# plane (the stack's commands) says, and a connection to a dead node fails at once. Idle
+# connections live longer than the app's persistent database connections (300 s).
+ENDPOINTS_CONFIG = """\
+global
+    stats socket {socket} mode 600 level admin
+    maxconn 4096
+
+defaults
+    mode tcp
+    timeout connect 500ms
+    timeout client 1h
+    timeout server 1h
+    retries 0
+
+"""
 
 # The ALB's role, scaled down for one machine. Retries: a request whose connection failed was
 # never sent, so any request may go to another instance; a request that reached an instance

@@ -164,3 +164,16 @@ def answers(url: str, timeout: float = 1.0) -> bool:
             return response.status == 200
     except (OSError, http.client.HTTPException):
         return False
+
+
+class Clock:
+    """Seconds per phase of an operation: `lap(name)` ends a phase; `laps` has them all."""
+
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = round(now - self._last, 2)
+        self._last = now

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from deploy.stack.replication import DataTierError
 from deploy.stack.stack import DEFAULT_DIRECTORY, INSTANCES, LB_PORT, ROOT, LocalStack, StackError
 
 PROG = "python -m deploy.stack"
@@ -18,7 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="The AWS stack's topology on loopback: HAProxy, three instances "
-        "(gunicorn + worker), PostgreSQL, Redis, S3 (moto), SMTP (aiosmtpd).",
+        "(gunicorn + worker), PostgreSQL (primary, synchronous standby, read replica), Redis "
+        "(primary, replica), their endpoints, S3 (moto), SMTP (aiosmtpd).",
     )
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIRECTORY, help="state directory")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -30,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     down.add_argument("--keep", action="store_true", help="keep the state directory (logs)")
     commands.add_parser(
-        "status", help="what runs, the load balancer's view of each instance, the mail queue"
+        "status",
+        help="each instance in the load balancer; each database and Redis node's role and "
+        "replication lag; where each endpoint points; the mail queue",
     )
     for name, text in [
         ("kill", "SIGKILL the instance's process groups (gunicorn, worker): a crash"),
@@ -52,6 +56,28 @@ def build_parser() -> argparse.ArgumentParser:
         "stop-mail", help="stop the SMTP server (SES down): email waits in the queue"
     )
     commands.add_parser("start-mail", help="start it again: the workers deliver the backlog")
+    commands.add_parser(
+        "failover-postgres",
+        help="as RDS Multi-AZ: SIGKILL the primary, promote the standby, move the writer "
+        "endpoint; no standby until rebuild-standby",
+    )
+    commands.add_parser(
+        "rebuild-standby",
+        help="a new synchronous standby from a base backup of the primary; the read replica "
+        "streams from it again",
+    )
+    commands.add_parser(
+        "failover-redis",
+        help="as ElastiCache: SIGKILL the Redis primary, promote the replica, move the "
+        "endpoint; a new replica joins",
+    )
+    delay = commands.add_parser(
+        "replica-delay",
+        help="the read replica replays each commit SECONDS late (recovery_min_apply_delay)",
+    )
+    delay.add_argument("seconds", type=float)
+    commands.add_parser("stop-replica", help="stop the read replica: reads move to the primary")
+    commands.add_parser("start-replica", help="start it again: it catches up, reads return")
     manage = commands.add_parser(
         "manage", help="manage.py against the stack's services (createsuperuser, shell, ...)"
     )
@@ -110,6 +136,16 @@ def main(argv: list[str] | None = None) -> int:
             stack.stop_mail()
         elif options.command == "start-mail":
             stack.start_mail()
+        elif options.command in ("failover-postgres", "rebuild-standby", "failover-redis"):
+            phases = getattr(stack.data, options.command.replace("-", "_"))()
+            print(f"{options.command}: " + ", ".join(f"{k} {v} s" for k, v in phases.items()))
+            print(stack.status())
+        elif options.command == "replica-delay":
+            stack.data.replica_delay(options.seconds)
+        elif options.command == "stop-replica":
+            stack.data.stop_replica()
+        elif options.command == "start-replica":
+            stack.data.start_replica()
         elif options.command == "manage":
             result = subprocess.run(
                 [sys.executable, str(ROOT / "manage.py"), *options.args],
@@ -117,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 env=stack.environment(),
             )
             return result.returncode
-    except StackError as error:
+    except (StackError, DataTierError) as error:
         print(error, file=sys.stderr)
         return 1
     return 0

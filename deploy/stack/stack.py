@@ -6,8 +6,9 @@
 | ALB + target group       | HAProxy: round-robin, no stickiness, GET /healthz every 0.5 s  |
 | Auto Scaling group, EC2  | three gunicorns (app1-3), each started by deploy/bootstrap.sh  |
 | user data's env file     | .stack/instances/<name>/webshop.env                            |
-| RDS PostgreSQL           | PostgreSQL 15                                                  |
-| ElastiCache Redis        | Redis: no persistence, allkeys-lru, AUTH token (no TLS)        |
+| RDS PostgreSQL Multi-AZ  | PostgreSQL 15: primary, synchronous standby, read replica      |
+| ElastiCache Redis        | Redis primary and replica: no persistence, allkeys-lru, AUTH   |
+| their DNS names          | HAProxy TCP ports writer, reader, redis (stack/replication.py) |
 | S3 + CloudFront          | moto's S3 over HTTP; pages load static files and media from it |
 | Amazon SES               | an SMTP server (aiosmtpd) that keeps each message in mail/     |
 
@@ -34,6 +35,7 @@ from dotenv import dotenv_values
 
 from deploy.release.version import source_version
 from deploy.servers import (
+    Clock,
     LoadBalancer,
     MailServer,
     Postgres,
@@ -43,6 +45,8 @@ from deploy.servers import (
     read_pid,
     wait_for_exit,
 )
+from deploy.stack import replication
+from deploy.stack.replication import DataTier
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DIRECTORY = Path(os.environ.get("WEBSHOP_STACK_DIR", ROOT / ".stack"))
@@ -111,12 +115,25 @@ class LocalStack:
         return self.state["ports"]
 
     @property
+    def data(self) -> DataTier:
+        """PostgreSQL (primary, standby, read replica), Redis (primary, replica) and the
+        endpoints the instances reach them through."""
+        return DataTier(
+            self.directory / "data",
+            Path(self.state["postgres_dir"]),
+            self.ports,
+            self.state["redis_token"],
+        )
+
+    @property
     def postgres(self) -> Postgres:
-        return Postgres(Path(self.state["postgres_dir"]), self.ports["postgres"])
+        """The PostgreSQL primary (where the writer endpoint points)."""
+        return self.data.primary
 
     @property
     def redis(self) -> Redis:
-        return Redis(self.directory / "redis", self.ports["redis"], self.state["redis_token"])
+        """The Redis primary (where the redis endpoint points)."""
+        return self.data.redis
 
     @property
     def s3(self) -> S3Server:
@@ -162,7 +179,7 @@ class LocalStack:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.directory.chmod(0o755)  # PostgreSQL runs as its own user and must reach its directory
         taken: set[int] = set()
-        services = ("postgres", "redis", "s3", "smtp", *INSTANCES)
+        services = (*replication.PORTS, "s3", "smtp", *INSTANCES)
         ports = {name: free_low_port(taken) for name in services}
         if lb_port is None:  # `make stack`: a port people remember, when it is free
             lb_port = LB_PORT if _port_free(LB_PORT) else 0
@@ -176,11 +193,10 @@ class LocalStack:
         }
         self.state_file.write_text(json.dumps(self.state, indent=2) + "\n")
 
-        out("PostgreSQL (RDS), Redis (ElastiCache), S3 (moto), SMTP (SES) ...")
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        out("PostgreSQL (RDS Multi-AZ + read replica), Redis (ElastiCache), S3 (moto), SMTP (SES)")
+        with ThreadPoolExecutor(max_workers=3) as pool:
             for future in [
-                pool.submit(self._start_postgres),
-                pool.submit(self.redis.start),
+                pool.submit(self.data.start),
                 pool.submit(self._start_s3),
                 pool.submit(self.mail.start),
             ]:
@@ -207,8 +223,7 @@ class LocalStack:
             self.directory / "haproxy" / "haproxy.pid",
             self.directory / "s3" / "moto.pid",
             self.mail.pidfile,
-            self.directory / "redis" / "redis.pid",
-            self.postgres.data / "postmaster.pid",
+            *self.data.pidfiles(),
             *(i.pidfile for i in self.instances.values()),
             *(i.worker_pidfile for i in self.instances.values()),
         ]
@@ -223,10 +238,9 @@ class LocalStack:
         self.load_balancer.stop()
         self.mail.stop()
         self.s3.stop()
-        self.redis.stop()
-        self.postgres.stop()
+        self.data.stop()
         if not keep:
-            postgres = self.postgres.directory
+            postgres = Path(self.state["postgres_dir"])
             _remove_tree(postgres if postgres.is_relative_to(self.directory) else postgres.parent)
             _remove_tree(self.directory)
 
@@ -285,7 +299,7 @@ class LocalStack:
         Returns how long each phase took (seconds)."""
         instance = self.instance(name)
         balancer = self.load_balancer
-        clock = _Clock()
+        clock = Clock()
         balancer.set_state(name, "drain")
         balancer.wait_until_idle(name, DRAIN_SECONDS)
         clock.lap("drain")
@@ -300,7 +314,7 @@ class LocalStack:
         instance = self.instance(name)
         if instance.pid() is not None or instance.worker_pid() is not None:
             raise StackError(f"{name} is already running: `stop {name}` first")
-        clock = _Clock()
+        clock = Clock()
         self.bootstrap(name)
         clock.lap("boot")
         balancer = self.load_balancer
@@ -329,17 +343,15 @@ class LocalStack:
                 os.killpg(pid, signal.SIGKILL)
                 wait_for_exit(pid, 5)
 
-    # --- shared services -----------------------------------------------------------------
+    # --- shared services (failovers and the replica: deploy/stack/replication.py) ---------
     def restart_redis(self) -> None:
-        redis = self.redis
-        redis.stop()
-        redis.start()
+        self.data.restart_redis()
 
     def stop_postgres(self) -> None:
-        self.postgres.stop()
+        self.data.stop_primary()
 
     def start_postgres(self) -> None:
-        self.postgres.start()
+        self.data.start_primary()
 
     def restart_postgres(self, down_for: float = 0) -> None:
         self.stop_postgres()
@@ -389,13 +401,14 @@ class LocalStack:
                 f"  {name}  {instance.url}  {state:<12} load balancer: {in_lb:<6}"
                 f" worker: {worker_state}"
             )
-        services = [
-            ("PostgreSQL", self.postgres.data / "postmaster.pid", "postgres"),
-            ("Redis", self.directory / "redis" / "redis.pid", "redis"),
-            ("S3 (moto)", self.directory / "s3" / "moto.pid", "s3"),
+        try:
+            lines += self.data.status()
+        except OSError:
+            lines.append("  data tier endpoints: NOT RUNNING")
+        for label, pidfile, key in [
+            ("S3 (moto)", self.s3.pidfile, "s3"),
             ("SMTP (SES)", self.mail.pidfile, "smtp"),
-        ]
-        for label, pidfile, key in services:
+        ]:
             state = "running" if read_pid(pidfile) else "STOPPED"
             lines.append(f"  {label:<11} 127.0.0.1:{ports[key]}  {state}")
         lines.append(f"  {self.mail_queue()}")
@@ -422,10 +435,6 @@ class LocalStack:
         directory = Path(tempfile.mkdtemp(prefix="webshop-stack-postgres-"))
         directory.chmod(0o755)
         return directory / "postgres"
-
-    def _start_postgres(self) -> None:
-        postgres = self.postgres.start()
-        postgres.create_database("webshop")
 
     def _start_s3(self) -> None:
         self.s3.start()
@@ -463,8 +472,9 @@ class LocalStack:
             "DJANGO_SECRET_KEY": self.state["secret_key"],
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DJANGO_HTTPS": "false",
-            "DATABASE_URL": self.postgres.url(),
-            "REDIS_URL": self.redis.url(),
+            # Each role through its endpoint, as user data writes the RDS and ElastiCache
+            # endpoints' DNS names: a failover moves the endpoint, not this file.
+            **self.data.urls(),
             "AWS_STORAGE_BUCKET_NAME": STATIC_BUCKET,
             "AWS_MEDIA_BUCKET_NAME": MEDIA_BUCKET,
             "AWS_S3_REGION_NAME": REGION,
@@ -487,17 +497,6 @@ class LocalStack:
             "# RELEASE_VERSION.\n" + "\n".join(lines) + "\n"
         )
         instance.env_file.chmod(0o600)
-
-
-class _Clock:
-    def __init__(self):
-        self.laps: dict[str, float] = {}
-        self._last = time.monotonic()
-
-    def lap(self, name: str) -> None:
-        now = time.monotonic()
-        self.laps[name] = round(now - self._last, 1)
-        self._last = now
 
 
 def read_env_file(path: Path) -> dict[str, str]:

@@ -54,7 +54,7 @@ def make_run(req_per_s: float, p99_ms: float = 10.0, **fields) -> Run:
         "non_2xx_3xx": 0,
         "server_statuses": {"200": int(req_per_s * 5) + 8},
         "cpu": {"cpu_ms_per_request": {"gunicorn": 12.0, "postgresql": 1.0}, "others_share": 0.01},
-        "database": {"queries_per_request": 4.0, "db_ms_per_request": 1.5},
+        "database": {"queries_per_request": 4.0, "db_ms_per_request": 1.5, "replica_share": 0.0},
         **fields,
     }
     return Run(req_per_s=req_per_s, **values)
@@ -188,8 +188,16 @@ def test_table_shows_each_endpoint_with_its_target():
     assert lines[0].startswith("| endpoint | req/s | p50 ms | p99 ms | ratio to ceiling |")
     # Every run here costs the same CPU per request: a CPU ratio of 100%.
     home = "| catalogue list (home) | 590 | 10.0 | 20.0 | 59% | >= 50% | 0 | 100% | 12.0 | 4.0 |"
-    assert f"{home} 1.50 |" in lines
-    assert "| ceiling | 1,000 | 4.0 | 8.0 | 100% |  | 0 | 100% | 12.0 | 4.0 | 1.50 |" in lines
+    assert f"{home} 1.50 | 100:0 |" in lines
+    assert (
+        "| ceiling | 1,000 | 4.0 | 8.0 | 100% |  | 0 | 100% | 12.0 | 4.0 | 1.50 | 100:0 |" in lines
+    )
+
+
+def test_each_nodes_share_of_the_queries_reads_primary_first():
+    assert figures.node_shares(0.0) == "100:0"
+    assert figures.node_shares(0.874) == "13:87"
+    assert figures.node_shares(None) == ""
 
 
 # py-spy --format raw: "frame;frame;... count" (shortened here to the frames that matter).

@@ -201,6 +201,29 @@ def test_env_file_sets_exactly_what_the_app_reads(user_data):
     assert env["DJANGO_ALLOWED_HOSTS"] == env["AWS_S3_CUSTOM_DOMAIN"] == "SAMPLE_DomainName"
 
 
+def test_instances_get_the_replica_url_only_when_there_is_a_replica(user_data, tmp_path):
+    env = dict(line.split("=", 1) for line in _env_lines(user_data))
+    assert env["DATABASE_REPLICA_URL"] == "$replica_url"
+    block = re.search(r'^replica_url="".*?^fi$', user_data, re.S | re.M)
+    assert block, "the user data sets replica_url"
+    for endpoint, expected in [
+        ("", ""),
+        (
+            "db-replica.example",
+            "postgres://u:p@db-replica.example:5432/webshop?sslmode=verify-full",
+        ),
+    ]:
+        script = (
+            "db_user=u db_password=p\n"
+            + block[0]
+            .replace("SAMPLE_DatabaseReplicaEndpoint", endpoint)
+            .replace("SAMPLE_DatabasePort", "5432")
+            + '\nprintf %s "$replica_url"'
+        )
+        result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
+        assert result.stdout == expected
+
+
 def test_env_file_is_private_and_the_bootstrap_runs_with_the_contract_arguments(user_data):
     assert "umask 077" in user_data and 'chmod 0600 "$ENV_FILE"' in user_data
     assert "ENV_FILE=/etc/webshop/webshop.env" in user_data

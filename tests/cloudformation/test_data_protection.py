@@ -27,8 +27,9 @@ def test_only_the_alb_is_internet_facing(resources):
     assert [(t, k, r["Properties"]["Scheme"]) for t, k, r in lbs] == [
         ("app", "LoadBalancer", "internet-facing")
     ]
-    ((_, _, db),) = of_type(resources, "AWS::RDS::DBInstance")
-    assert db["Properties"]["PubliclyAccessible"] is False
+    databases = of_type(resources, "AWS::RDS::DBInstance")
+    assert {logical for _, logical, _ in databases} == {"Database", "DatabaseReplica"}
+    assert all(db["Properties"]["PubliclyAccessible"] is False for _, _, db in databases)
 
 
 def test_every_bucket_blocks_public_access_and_is_encrypted(resources):
@@ -191,6 +192,10 @@ def test_stateful_resources_snapshot_or_stay(resources):
     for _, logical, r in resources:
         if r["Type"] in expected and logical not in disposable:
             seen.add(r["Type"])
+            if "SourceDBInstanceIdentifier" in r["Properties"]:
+                # A read replica holds nothing its source lacks, and RDS cannot snapshot it.
+                assert r["DeletionPolicy"] == r["UpdateReplacePolicy"] == "Delete", logical
+                continue
             deletion = "Retain" if logical in bootstrap else expected[r["Type"]]
             assert r.get("DeletionPolicy") == deletion, logical
             replace = "Snapshot" if expected[r["Type"]] == "Snapshot" else "Retain"

@@ -124,6 +124,7 @@ def test_alarms_cover_what_ops_act_on(templates):
         ("AWS/RDS", "DiskQueueDepth"),
         ("AWS/RDS", "DatabaseConnections"),
         ("AWS/RDS", "CPUUtilization"),
+        ("AWS/RDS", "ReplicaLag"),
         ("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"),
         ("AWS/ElastiCache", "EngineCPUUtilization"),
         ("AWS/ElastiCache", "Evictions"),

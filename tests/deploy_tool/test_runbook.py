@@ -31,6 +31,7 @@ RUNBOOK = (Path(__file__).resolve().parents[2] / "deploy" / "README.md").read_te
         "### Rotating the database password",
         "### Rotating the Redis AUTH token",
         "## Restoring from a snapshot",
+        "## Failover: what it looks like and how long it takes",
         "## Local stack and release build",
     ],
 )

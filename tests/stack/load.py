@@ -66,12 +66,21 @@ def shopper_step(shopper: shop.Shopper, step: int, products: list[tuple[int, str
     ]
 
 
+def buyer_step(shopper: shop.Shopper, step: int, products: list[tuple[int, str]]) -> list:
+    """One round of a buyer's visit: a product page, then one unit of it ordered."""
+    product_id, slug = products[step % len(products)]
+    return [shopper.browse(slug), *shopper.place_order(product_id)]
+
+
 class Load:
     """`with Load(shoppers, products) as load:` runs the shoppers until the block ends."""
 
-    def __init__(self, shoppers: list[shop.Shopper], products: list[tuple[int, str]]):
+    def __init__(
+        self, shoppers: list[shop.Shopper], products: list[tuple[int, str]], step=shopper_step
+    ):
         self.shoppers = shoppers
         self.products = products
+        self.step = step
         self.tally = Tally()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -83,7 +92,7 @@ class Load:
         for step in itertools.count():
             if self._stop.is_set():
                 return
-            outcomes = shopper_step(shopper, step, self.products)
+            outcomes = self.step(shopper, step, self.products)
             with self._lock:
                 self.tally.outcomes.extend(outcomes)
             self._stop.wait(THINK_SECONDS)

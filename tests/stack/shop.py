@@ -1,5 +1,6 @@
 """A shopper as the fault tests drive one: the shop's URLs and form fields, in one place."""
 
+import html
 import json
 import re
 import textwrap
@@ -19,15 +20,15 @@ CATALOGUE = "/"
 PRODUCT = "/products/{slug}/"
 SIGN_UP = "/accounts/signup/"  # fields: email, password1, password2; 302 when accepted
 PASSWORD_RESET = "/accounts/password/reset/"  # field: email; 302 whether or not it is known
-CHECKOUT = "/checkout/"  # the shipping address (ADDRESS's fields); 302 to the review
-REVIEW = "/checkout/review/"  # idempotency_key, fingerprint, test_payment; 302 to the order
-ADDRESS = {
-    "full_name": "Ann Lee",
-    "line1": "1 High Street",
-    "city": "Bristol",
-    "postcode": "BS1 4DJ",
-    "country": "United Kingdom",
+CHECKOUT = "/checkout/"  # the address form (ADDRESS); 302 to the review
+ADDRESS = {"full_name": "A Shopper", "line1": "1 Test Street", "city": "Testville"} | {
+    "postcode": "T1 1ST",
+    "country": "Testland",
 }
+REVIEW = (
+    "/checkout/review/"  # hidden idempotency_key and fingerprint, test_payment; 302 to the order
+)
+ORDER_PAGE = re.compile(r"^/orders/(\d+)/$")
 TIMEOUT = 15  # seconds; a request slower than this counts as failed
 
 
@@ -43,6 +44,11 @@ class Outcome:
     lost: bool = False  # the shop forgot something it had acknowledged (a session, a cart line)
     note: str = ""
     at: float = field(default_factory=time.monotonic)  # when the answer (or error) came
+    sent: float = 0.0  # when the request went out
+
+    def in_flight_between(self, start: float, end: float) -> bool:
+        """Whether the request was waiting for its answer at some moment in [start, end]."""
+        return self.sent <= end and self.at >= start
 
     def __str__(self):
         where = f" from {self.served_by}" if self.served_by else ""
@@ -60,12 +66,17 @@ class Shopper:
     # (no answer, or a 5xx that may have come after the database committed the add).
     added: Counter = field(default_factory=Counter)
     maybe_added: Counter = field(default_factory=Counter)
+    # Orders the shop confirmed (id -> {product id: quantity}), and placements left unanswered.
+    orders: dict = field(default_factory=dict)
+    maybe_ordered: int = 0
     browser: ShopClient = field(init=False)
+    _sent: float = field(init=False, default=0.0)
 
     def __post_init__(self):
         self.browser = ShopClient(self.base_url, timeout=TIMEOUT)
 
     def request(self, method: str, path: str, **kwargs) -> tuple[requests.Response | None, str]:
+        self._sent = time.monotonic()
         try:
             response = self.browser.request(method, path, **kwargs)
         except requests.RequestException as error:
@@ -84,6 +95,7 @@ class Shopper:
             ok=ok,
             lost=lost,
             note=note,
+            sent=self._sent,
         )
 
     def log_in(self) -> None:
@@ -99,7 +111,10 @@ class Shopper:
         )
 
     def browse(self, slug: str | None = None) -> Outcome:
-        path = PRODUCT.format(slug=slug) if slug else CATALOGUE
+        return self.page(PRODUCT.format(slug=slug) if slug else CATALOGUE)
+
+    def page(self, path: str) -> Outcome:
+        """GET a page that must answer 200."""
         response, note = self.request("GET", path)
         ok = response is not None and response.status_code == 200
         return self._outcome("GET", path, response, note, ok)
@@ -143,26 +158,48 @@ class Shopper:
         ok = response is not None and response.status_code == 302
         return self._outcome("POST", PASSWORD_RESET, response, note, ok)
 
-    def place_order(self, product_id: int) -> list[Outcome]:
-        """Add one of a product, give the address, review, place: every request's outcome
-        (the steps stop at the first that fails)."""
-        outcomes = [self.add_to_cart(product_id)]
-        if outcomes[-1].ok:
-            outcomes.append(self._step("POST", CHECKOUT, 302, ADDRESS)[0])
-        if outcomes[-1].ok:
-            outcome, review = self._step("GET", REVIEW, 200)
-            outcomes.append(outcome)
-        if outcomes[-1].ok:
-            form = dict(re.findall(r'name="(idempotency_key|fingerprint)" value="([^"]*)"', review))
-            outcomes.append(self._step("POST", REVIEW, 302, {**form, "test_payment": "on"})[0])
+    def place_order(self, product_id: int, quantity: int = 1) -> list[Outcome]:
+        """Put one product in the cart and check out: the address, the review (its hidden
+        idempotency key and cart fingerprint), the payment, the confirmation page. An order
+        counts as confirmed once its page shows it; a payment that got no answer, or an
+        error, may or may not have placed it."""
+        outcomes = [self.add_to_cart(product_id, quantity)]
+        if not outcomes[-1].ok:
+            return outcomes
+        response, note = self.request("POST", CHECKOUT, data={**ADDRESS, **self.browser.csrf()})
+        ok = response is not None and response.status_code == 302
+        outcomes.append(self._outcome("POST", CHECKOUT, response, note, ok))
+        if not ok:
+            return outcomes
+        response, note = self.request("GET", REVIEW)
+        form = (
+            dict(re.findall(r'name="(idempotency_key|fingerprint)" value="([^"]*)"', response.text))
+            if response is not None and response.status_code == 200
+            else {}
+        )
+        outcomes.append(self._outcome("GET", REVIEW, response, note, ok=len(form) == 2))
+        if len(form) != 2:
+            return outcomes
+        data = {k: html.unescape(v) for k, v in form.items()} | {"test_payment": "on"}
+        response, note = self.request("POST", REVIEW, data={**data, **self.browser.csrf()})
+        location = response.headers.get("Location", "") if response is not None else ""
+        placed = ORDER_PAGE.match(location)
+        outcomes.append(self._outcome("POST", REVIEW, response, note, ok=bool(placed)))
+        if not placed:
+            if response is None or response.status_code >= 500:
+                self.maybe_ordered += 1
+            return outcomes
+        response, note = self.request("GET", location)
+        order_id = int(placed.group(1))
+        confirmed = (
+            response is not None and response.status_code == 200 and "Order " in response.text
+        )
+        if confirmed:
+            self.orders[order_id] = {product_id: quantity}
+        else:
+            self.maybe_ordered += 1
+        outcomes.append(self._outcome("GET", "/orders/<id>/", response, note, ok=confirmed))
         return outcomes
-
-    def _step(self, method, path, expected, data=None) -> tuple[Outcome, str]:
-        kwargs = {"data": {**data, **self.browser.csrf()}} if data is not None else {}
-        response, note = self.request(method, path, **kwargs)
-        ok = response is not None and response.status_code == expected
-        text = response.text if response is not None else ""
-        return self._outcome(method, path, response, note, ok), text
 
 
 def sign_up(base_url: str, email: str, password: str) -> Outcome:
@@ -222,3 +259,43 @@ def stack_json(stack, code: str):
     """Run Python in `manage.py shell` on the stack's database; its last line is JSON."""
     output = stack.manage("shell", "--verbosity", "0", "--command", code)
     return json.loads(output.strip().splitlines()[-1])
+
+
+def stack_orders(stack, ids: list[int]) -> dict[int, dict[int, int]]:
+    """Orders as PostgreSQL holds them: {order id: {product id: quantity}}."""
+    code = textwrap.dedent(
+        f"""
+        import json
+        from cart.models import OrderLine
+        orders = {{}}
+        for order, product, quantity in OrderLine.objects.filter(
+            order_id__in={ids!r}
+        ).values_list("order_id", "product_id", "quantity"):
+            orders.setdefault(order, {{}})[product] = quantity
+        print(json.dumps(orders))
+        """
+    )
+    orders = stack_json(stack, code)
+    return {int(k): {int(p): q for p, q in lines.items()} for k, lines in orders.items()}
+
+
+def stock_and_ordered(stack, product_ids: list[int]) -> dict[int, int]:
+    """Per product, its stock plus every unit ordered of it: constant unless stock is lost
+    or taken twice (no order is cancelled and no stock received during the tests)."""
+    code = textwrap.dedent(
+        f"""
+        import json
+        from django.db.models import Sum
+        from cart.models import OrderLine
+        from catalog.models import Product
+        ordered = dict(
+            OrderLine.objects.filter(product_id__in={product_ids!r})
+            .values_list("product_id").annotate(n=Sum("quantity"))
+        )
+        print(json.dumps({{
+            p.pk: p.stock + (ordered.get(p.pk) or 0)
+            for p in Product.objects.filter(pk__in={product_ids!r})
+        }}))
+        """
+    )
+    return {int(k): v for k, v in stack_json(stack, code).items()}
