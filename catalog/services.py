@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from cart.models import Order
@@ -186,11 +187,13 @@ def recommendations_refresh() -> str:
             (Recommendation.Kind.ALSO_BOUGHT, _ALSO_BOUGHT_SQL),
             (Recommendation.Kind.VIEWED_TOGETHER, _VIEWED_TOGETHER_SQL),
         ]
-        counts = []
         for kind, sql in kinds:
             cursor.execute(sql, {**params, "kind": kind, "kept": RECOMMENDATIONS_KEPT})
-            counts.append(f"{cursor.rowcount} {kind.label.lower()}")
         cursor.execute(_PICKS_SQL, {**params, "kept": PICKS_KEPT})
-        picks = cursor.rowcount
         catalog_changed()
-    return f"recommendations: {', '.join(counts)}; {picks} picked for shoppers"
+    found = dict(Recommendation.objects.values_list("kind").annotate(n=Count("*")))
+    return (
+        f"{found.get(Recommendation.Kind.ALSO_BOUGHT, 0)} also-bought and "
+        f"{found.get(Recommendation.Kind.VIEWED_TOGETHER, 0)} viewed-together recommendations, "
+        f"{Pick.objects.count()} picks for shoppers"
+    )

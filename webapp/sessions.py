@@ -57,15 +57,17 @@ def device_record(session, *, user_agent: str, place: str) -> None:
 
 
 def sessions_delete(session_keys: list[str]) -> None:
-    """End these sessions on every instance at once: their rows, then, once that commits,
-    their cached copies (the order Django's own logout uses; before the commit, a request
-    could still read a row and cache it again), so the next request with one of their
-    cookies finds no session anywhere."""
+    """End these sessions on every instance at once: their rows, then their cached copies
+    (the order Django's own logout uses), so the next request with one of their cookies
+    finds no session anywhere. The copies are deleted again once the deletion commits: until
+    then another request could still read a row and cache it anew."""
     if not session_keys:
         return
     Session.objects.filter(session_key__in=session_keys).delete()
+    cache = caches[settings.SESSION_CACHE_ALIAS]
     cached = [SessionStore.cache_key_prefix + key for key in session_keys]
-    transaction.on_commit(lambda: caches[settings.SESSION_CACHE_ALIAS].delete_many(cached))
+    cache.delete_many(cached)
+    transaction.on_commit(lambda: cache.delete_many(cached))
 
 
 def _signed_in(data: dict) -> bool:
