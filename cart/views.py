@@ -169,7 +169,8 @@ def checkout_review(request):
             except services.CartError as error:
                 messages.error(request, str(error))
                 return redirect("cart:detail")
-            request.session.pop(CHECKOUT_KEY, None)
+            # A guest's email stays: a repeated submission must find the order it placed.
+            request.session[CHECKOUT_KEY] = {"email": email} if user is None else {}
             messages.success(request, f"Thank you! Your order {order.number} is placed.")
             return redirect(order if user else guest_order_path(order.pk))
     elif _checkout_blocked(request, lines):
