@@ -55,7 +55,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         "Address", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # An address the shopper asked to log in with, until they confirm it from its mailbox.
-    pending_email = models.EmailField(blank=True, editable=False)
+    # db_default: instances still on the previous release insert users without this column.
+    pending_email = models.EmailField(blank=True, default="", db_default="", editable=False)
     # Set when the shopper closed the account: the row stays for the orders that name it,
     # with every personal field erased (accounts.services.user_erase).
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
