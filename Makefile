@@ -4,9 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
-# Debian packages the suite and the local stack need (PostgreSQL 15 comes with the image).
-SYSTEM_PACKAGES := redis-server haproxy chromium wrk
-SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/bin/chromium /usr/bin/wrk
+# Debian packages the suite and the local stack need (PostgreSQL 15 comes with the image;
+# systemd for `systemd-analyze`, which checks the units offline: nothing runs systemd here).
+SYSTEM_PACKAGES := redis-server haproxy chromium wrk systemd
+SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/bin/chromium /usr/bin/wrk \
+	/usr/bin/systemd-analyze
 
 .PHONY: run test test-fast test-stack stack stack-down release bench lint format check-deploy \
 	system-packages superuser screenshots clean

@@ -10,7 +10,9 @@
 #   3. the release step: migrations exactly once per release (`manage.py release`, under a
 #      PostgreSQL advisory lock; later instances find the release recorded and skip)
 #   4. gunicorn: the systemd unit webshop.service (EC2), or a detached process group
-#   5. exit 0 once http://127.0.0.1:<port>/readyz answers 200, non-zero after a timeout
+#   5. exit 0 once http://127.0.0.1:<port>/readyz answers 200; after a timeout, stop
+#      gunicorn (the unit too: an instance that is not ready must not pass /healthz) and
+#      exit non-zero
 #
 # Optional variables:
 #   BOOTSTRAP_SUPERVISOR     systemd (default) | none (a detached process group, local stack)
@@ -124,6 +126,7 @@ if [[ $SUPERVISOR == systemd ]]; then
     --no-create-home --shell /sbin/nologin webshop
   ln -sfn "$RELEASE_DIR" /opt/webshop/current
   install -m 0644 "$RELEASE_DIR/deploy/webshop.service" /etc/systemd/system/webshop.service
+  install -m 0644 "$RELEASE_DIR/deploy/webshop.logrotate" /etc/logrotate.d/webshop
   install -d -m 0755 /etc/systemd/system/webshop.service.d
   printf '[Service]\nEnvironmentFile=\nEnvironmentFile=%s\n' "$ENV_FILE" \
     >/etc/systemd/system/webshop.service.d/env-file.conf
@@ -146,7 +149,11 @@ fi
 
 # --- 5. ready ------------------------------------------------------------------------------
 stop_started() {
-  if [[ -n $gunicorn_pid ]]; then kill -TERM -- "-$gunicorn_pid" 2>/dev/null || true; fi
+  if [[ $SUPERVISOR == systemd ]]; then
+    systemctl stop webshop.service || true
+  elif [[ -n $gunicorn_pid ]]; then
+    kill -TERM -- "-$gunicorn_pid" 2>/dev/null || true
+  fi
 }
 deadline=$((SECONDS + READY_TIMEOUT))
 until "$PYTHON" -c 'import sys, urllib.request

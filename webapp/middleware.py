@@ -1,8 +1,11 @@
-"""Response headers that tie a request to the instance and the load balancer's trace."""
+"""Response headers that tie a request to the instance and the load balancer's trace, and
+the check that a request came through CloudFront."""
 
+import hmac
 import uuid
 
 from django.conf import settings
+from django.http import HttpResponseForbidden
 
 
 class RequestIdMiddleware:
@@ -21,3 +24,23 @@ class RequestIdMiddleware:
         response["X-Request-Id"] = request.id
         response["X-Served-By"] = settings.INSTANCE_ID
         return response
+
+
+class OriginVerifyMiddleware:
+    """With DJANGO_ORIGIN_SECRET set, answer 403 to any request without CloudFront's
+    X-Origin-Verify header (the ALB refuses those already; this holds if it ever did not).
+
+    Only such requests have the X-Forwarded-For shape that `webapp.clientip` relies on.
+    The health paths are answered before this, for the load balancer sends no header.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.secret = settings.ORIGIN_SECRET.encode()
+
+    def __call__(self, request):
+        if self.secret and not hmac.compare_digest(
+            request.headers.get("X-Origin-Verify", "").encode(), self.secret
+        ):
+            return HttpResponseForbidden("Forbidden\n", content_type="text/plain")
+        return self.get_response(request)

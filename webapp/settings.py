@@ -61,6 +61,8 @@ MIDDLEWARE = [
     # Before SecurityMiddleware and CommonMiddleware: the load balancer's health checks send
     # the instance's private IP as Host and plain HTTP, and must get neither a 400 nor a redirect.
     "webapp.health.HealthCheckMiddleware",
+    "webapp.middleware.OriginVerifyMiddleware",
+    "webapp.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -245,6 +247,9 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "webapp.clientip.client_ip"
+# The X-Origin-Verify value CloudFront adds and the ALB requires: set, the app refuses
+# requests without it too (webapp.middleware.OriginVerifyMiddleware).
+ORIGIN_SECRET = env.str("DJANGO_ORIGIN_SECRET", default="")
 
 # --- Email ----------------------------------------------------------------------------------
 # Amazon SES through the instance role in production; EMAIL_URL otherwise (console by default).
@@ -264,12 +269,26 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Logging ------------------------------------------------------------------------------
+# One JSON object per line on stdout (webapp/logs.py): time, level, logger, message, the
+# instance, the request id and user id during a request, and any `extra` fields.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "webapp.logs.RequestContextFilter"}},
     "formatters": {
-        "plain": {"format": f"%(asctime)s {INSTANCE_ID} %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
 }
