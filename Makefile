@@ -37,13 +37,15 @@ system-packages:
 			--no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
 	fi
 
-## run: serve the shop with demo data on http://127.0.0.1:8000/ (SQLite, no Redis, no S3)
+## run: serve the shop with demo data on http://127.0.0.1:8000/ (SQLite, no Redis, no S3),
+## with a worker beside it that delivers the queued email (to the console)
 run: export DJANGO_DEBUG := true
 run: $(VENV)/.installed
 	$(MANAGE) migrate --no-input
 	$(MANAGE) seed_demo
 	@echo "Admin: create your first admin user with '$(MANAGE) createsuperuser' (or 'make superuser')."
-	$(MANAGE) runserver 127.0.0.1:8000
+	$(MANAGE) run_worker & worker=$$!; trap 'kill $$worker' EXIT; \
+		$(MANAGE) runserver 127.0.0.1:8000
 
 superuser: export DJANGO_DEBUG := true
 superuser: $(VENV)/.installed

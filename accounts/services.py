@@ -7,7 +7,6 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,14 +20,29 @@ from accounts.tokens import email_change_token, email_confirmation_token
 from cart.models import Cart, Order
 from cart.services import orders_attach_guest
 from catalog.models import Pick, RecentView
+from notifications.services import email_enqueue, emails_forget, event_key
 from webapp.models import Session
 from webapp.sessions import sessions_delete
 
 
-def _send(*, to: str, template: str, context: dict) -> None:
-    subject = render_to_string(f"accounts/email/{template}_subject.txt", context).strip()
-    body = render_to_string(f"accounts/email/{template}.txt", context)
-    send_mail(subject, body, None, [to])
+def _send(*, to: str, template: str, context: dict, event: str, **options) -> None:
+    """Queue the email in the current transaction; `event` names what caused it, so the
+    same event never makes two emails (`options`: email_enqueue's)."""
+    email_enqueue(
+        key=event_key(template, event),
+        kind=template,
+        to=to,
+        subject=render_to_string(f"accounts/email/{template}_subject.txt", context).strip(),
+        body=render_to_string(f"accounts/email/{template}.txt", context),
+        **options,
+    )
+
+
+def _already_registered(email: str, context: dict) -> None:
+    # One notice per address per hour: a stranger signing up with someone's address over
+    # and over cannot flood their inbox.
+    hour = timezone.now().strftime("%Y%m%d%H")
+    _send(to=email, template="already_registered", context=context, event=f"{email}:{hour}")
 
 
 def _is_pending(user: User) -> bool:
@@ -42,7 +56,8 @@ def user_sign_up(*, request, email: str, password: str, display_name: str = "") 
     A new (or still unconfirmed) address gets an inactive account and a confirmation link;
     a registered one gets an email saying so, with links to log in or reset the password.
     The visitor sees the same page either way, and both paths hash a password, so the
-    response time does not tell them apart either.
+    response time does not tell them apart either. Either email is queued in the
+    transaction that reads (or writes) the account, and sent by a worker.
     """
     email = normalize_email(email)
     context = {"email": email, "site": request.build_absolute_uri("/").rstrip("/")}
@@ -53,24 +68,24 @@ def user_sign_up(*, request, email: str, password: str, display_name: str = "") 
                 user = User(email=email, is_active=False)
             elif not _is_pending(user):
                 make_password(password)  # the same work as a sign-up, then tell the owner
-                _send(to=email, template="already_registered", context=context)
+                _already_registered(email, context)
                 return
             user.display_name = display_name
             user.set_password(password)
             user.save()
+            uid = urlsafe_base64_encode(force_bytes(user.pk))
+            path = reverse(
+                "accounts:confirm",
+                kwargs={"uidb64": uid, "token": email_confirmation_token.make_token(user)},
+            )
+            _send(
+                to=email,
+                template="confirm_sign_up",
+                context={**context, "confirm_url": request.build_absolute_uri(path)},
+                event=path,
+            )
     except IntegrityError:  # the same address signed up at the same moment: one row wins
-        _send(to=email, template="already_registered", context=context)
-        return
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    path = reverse(
-        "accounts:confirm",
-        kwargs={"uidb64": uid, "token": email_confirmation_token.make_token(user)},
-    )
-    _send(
-        to=email,
-        template="confirm_sign_up",
-        context={**context, "confirm_url": request.build_absolute_uri(path)},
-    )
+        _already_registered(email, context)
 
 
 def user_confirm_email(*, user: User) -> None:
@@ -115,24 +130,23 @@ def user_email_change_request(*, user: User, new_email: str, site: str) -> None:
     instead: the page the shopper sees is the same, so nobody learns which addresses have
     accounts."""
     new_email = normalize_email(new_email)
-    user.pending_email = new_email
-    user.save(update_fields=["pending_email"])
     context = {"user": user, "old_email": user.email, "new_email": new_email, "site": site}
-    if User.objects.filter(email=new_email).exclude(pk=user.pk).exists():
-        _send(to=new_email, template="email_change_taken", context=context)
-    else:
-        confirm_url = _link(
-            site=site,
-            name="accounts:email_confirm",
-            user=user,
-            token=email_change_token.make_token(user),
-        )
-        _send(
-            to=new_email,
-            template="email_change_confirm",
-            context={**context, "confirm_url": confirm_url},
-        )
-    _send(to=user.email, template="email_change_notice", context=context)
+    with transaction.atomic():  # the emails are queued with the change that causes them
+        user.pending_email = new_email
+        user.save(update_fields=["pending_email"])
+        token = email_change_token.make_token(user)
+        event = f"{user.pk}:{new_email}:{token}"  # a double submit makes no second email
+        if User.objects.filter(email=new_email).exclude(pk=user.pk).exists():
+            _send(to=new_email, template="email_change_taken", context=context, event=event)
+        else:
+            confirm_url = _link(site=site, name="accounts:email_confirm", user=user, token=token)
+            _send(
+                to=new_email,
+                template="email_change_confirm",
+                context={**context, "confirm_url": confirm_url},
+                event=event,
+            )
+        _send(to=user.email, template="email_change_notice", context=context, event=event)
 
 
 def user_email_change_confirm(*, user: User) -> bool:
@@ -250,9 +264,11 @@ def user_erase(*, user: User, site: str) -> None:
     Orders stay for the books, with ORDER_FIELDS_ERASED erased (guest orders with the
     address are the account's too, once it is proven: they are attached first).
     """
-    email = user.email
+    email, pending = user.email, user.pending_email
     with transaction.atomic():
         orders_attach_guest(user=user)
+        for address in filter(None, [email, pending]):
+            emails_forget(address=address)
         sessions_end(user=user)
         Address.objects.filter(user=user).delete()
         Cart.objects.filter(user=user).delete()
@@ -273,8 +289,10 @@ def user_erase(*, user: User, site: str) -> None:
         user.newsletter_opted_in_at = user.last_login = user.default_address = None
         user.erased_at = timezone.now()
         user.save()
-        transaction.on_commit(
-            lambda: _send(
-                to=email, template="account_closed", context={"email": email, "site": site}
-            )
+        _send(
+            to=email,
+            template="account_closed",
+            context={"email": email, "site": site},
+            event=str(user.pk),
+            erase_when_sent=True,  # the goodbye keeps no trace of the address once sent
         )

@@ -9,7 +9,6 @@ import uuid
 from datetime import timedelta
 
 from django.core.cache import cache
-from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -27,6 +26,7 @@ from cart.models import (
 from cart.selectors import checkout_problem
 from catalog.models import Product
 from catalog.services import catalog_changed
+from notifications.services import email_enqueue
 
 
 class CartError(Exception):
@@ -244,20 +244,22 @@ def _order_place(buyer, email, cart_id, address, idempotency_key, fingerprint, s
     )
     CartLine.objects.filter(cart_id=cart_id).delete()
     catalog_changed()  # stock changed: pages showing it start a new cache generation
-    transaction.on_commit(lambda: _order_confirmation_send(order, cart_id, site))
+    transaction.on_commit(lambda: _forget_count(cart_id))
+    _order_confirmation_send(order, site)
     return order
 
 
-def _order_confirmation_send(order: Order, cart_id: int, site: str) -> None:
-    _forget_count(cart_id)
-    # A guest has no account to see the order in: the email links to its signed page.
+def _order_confirmation_send(order: Order, site: str) -> None:
+    """Queued in the order's transaction: no order without its email, nor the reverse. A
+    guest has no account to see the order in: the email links to its signed page."""
     guest_link = site + guest_order_path(order.pk) if order.user_id is None else ""
     context = {"order": order, "lines": order.lines.all(), "guest_link": guest_link}
-    send_mail(
-        render_to_string("cart/email/order_confirmation_subject.txt", context).strip(),
-        render_to_string("cart/email/order_confirmation.txt", context),
-        None,
-        [order.email],
+    email_enqueue(
+        key=f"order_confirmation:{order.pk}",
+        kind="order_confirmation",
+        to=order.email,
+        subject=render_to_string("cart/email/order_confirmation_subject.txt", context).strip(),
+        body=render_to_string("cart/email/order_confirmation.txt", context),
     )
 
 

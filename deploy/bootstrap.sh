@@ -9,15 +9,18 @@
 #      to the env file
 #   3. the release step: migrations exactly once per release (`manage.py release`, under a
 #      PostgreSQL advisory lock; later instances find the release recorded and skip)
-#   4. gunicorn: the systemd unit webshop.service (EC2), or a detached process group
-#   5. exit 0 once http://127.0.0.1:<port>/readyz answers 200; after a timeout, stop
-#      gunicorn (the unit too: an instance that is not ready must not pass /healthz) and
-#      exit non-zero
+#   4. gunicorn and the worker (queued email, scheduled jobs: `manage.py run_worker`): the
+#      systemd units webshop.service and webshop-worker.service (EC2), or two detached
+#      process groups
+#   5. exit 0 once http://127.0.0.1:<port>/readyz answers 200 and the worker still runs;
+#      after a timeout, stop both (the units too: an instance that is not ready must not
+#      pass /healthz) and exit non-zero
 #
 # Optional variables:
 #   BOOTSTRAP_SUPERVISOR     systemd (default) | none (a detached process group, local stack)
 #   BOOTSTRAP_VENV           an existing venv to use instead of building one (supervisor none)
-#   BOOTSTRAP_STATE_DIR      supervisor none: where gunicorn.pid and gunicorn.log go ($PWD)
+#   BOOTSTRAP_STATE_DIR      supervisor none: where gunicorn.pid, worker.pid and their logs
+#                            go ($PWD)
 #   BOOTSTRAP_PYTHON         the interpreter a new venv is made from (python3.11)
 #   BOOTSTRAP_READY_TIMEOUT  seconds to wait for /readyz (300)
 #   BOOTSTRAP_IMDS_URL       the instance metadata service (http://169.254.169.254)
@@ -116,44 +119,55 @@ log "release $RELEASE_VERSION from $RELEASE_DIR, supervisor $SUPERVISOR"
 "${with_env[@]}" "$PYTHON" "$RELEASE_DIR/manage.py" release "$RELEASE_VERSION" \
   --instance "$INSTANCE_ID" || fail "the release step (migrations) failed"
 
-# --- 4. gunicorn ---------------------------------------------------------------------------
+# --- 4. gunicorn and the worker ----------------------------------------------------------
 bind=$(sed -n 's/^GUNICORN_BIND=//p' "$ENV_FILE" | tail -n 1)
 port=${bind##*:}
 port=${port:-8000}
 gunicorn_pid=
+worker_pid=
+UNITS=(webshop.service webshop-worker.service)
 if [[ $SUPERVISOR == systemd ]]; then
   id webshop &>/dev/null || useradd --system --user-group --home-dir /opt/webshop \
     --no-create-home --shell /sbin/nologin webshop
   ln -sfn "$RELEASE_DIR" /opt/webshop/current
-  install -m 0644 "$RELEASE_DIR/deploy/webshop.service" /etc/systemd/system/webshop.service
   install -m 0644 "$RELEASE_DIR/deploy/webshop.logrotate" /etc/logrotate.d/webshop
-  install -d -m 0755 /etc/systemd/system/webshop.service.d
-  printf '[Service]\nEnvironmentFile=\nEnvironmentFile=%s\n' "$ENV_FILE" \
-    >/etc/systemd/system/webshop.service.d/env-file.conf
+  for unit in "${UNITS[@]}"; do
+    install -m 0644 "$RELEASE_DIR/deploy/$unit" "/etc/systemd/system/$unit"
+    install -d -m 0755 "/etc/systemd/system/$unit.d"
+    printf '[Service]\nEnvironmentFile=\nEnvironmentFile=%s\n' "$ENV_FILE" \
+      >"/etc/systemd/system/$unit.d/env-file.conf"
+  done
   systemctl daemon-reload
-  systemctl enable webshop.service
-  systemctl restart webshop.service
+  systemctl enable "${UNITS[@]}"
+  systemctl restart "${UNITS[@]}"
 else
   state=${BOOTSTRAP_STATE_DIR:-$PWD}
   mkdir -p "$state"
-  if [[ -f $state/gunicorn.pid ]] && running "$(<"$state/gunicorn.pid")"; then
-    fail "gunicorn already runs here (pid $(<"$state/gunicorn.pid"))"
-  fi
-  # setsid: its own process group, so the stack can stop it and its workers by one id.
+  for name in gunicorn worker; do
+    if [[ -f $state/$name.pid ]] && running "$(<"$state/$name.pid")"; then
+      fail "$name already runs here (pid $(<"$state/$name.pid"))"
+    fi
+  done
+  # setsid: each in its own process group, so the stack can stop it and its children by
+  # one id.
   cd "$state"
   "${with_env[@]}" setsid "$VENV/bin/gunicorn" -c "$RELEASE_DIR/deploy/gunicorn.conf.py" \
     --pythonpath "$RELEASE_DIR" webapp.wsgi </dev/null >>"$state/gunicorn.log" 2>&1 &
   gunicorn_pid=$!
   echo "$gunicorn_pid" >"$state/gunicorn.pid"
+  "${with_env[@]}" setsid "$PYTHON" "$RELEASE_DIR/manage.py" run_worker \
+    </dev/null >>"$state/worker.log" 2>&1 &
+  worker_pid=$!
+  echo "$worker_pid" >"$state/worker.pid"
 fi
 
 # --- 5. ready ------------------------------------------------------------------------------
 stop_started() {
+  local pid
   if [[ $SUPERVISOR == systemd ]]; then
-    systemctl stop webshop.service || true
-  elif [[ -n $gunicorn_pid ]]; then
-    kill -TERM -- "-$gunicorn_pid" 2>/dev/null || true
+    systemctl stop "${UNITS[@]}" || true
   fi
+  for pid in $gunicorn_pid $worker_pid; do kill -TERM -- "-$pid" 2>/dev/null || true; done
 }
 deadline=$((SECONDS + READY_TIMEOUT))
 until "$PYTHON" -c 'import sys, urllib.request
@@ -162,6 +176,7 @@ try:
 except OSError:
     sys.exit(1)' "http://127.0.0.1:$port/readyz"; do
   if [[ -n $gunicorn_pid ]] && ! running "$gunicorn_pid"; then
+    stop_started
     fail "gunicorn exited; see $state/gunicorn.log"
   fi
   if ((SECONDS >= deadline)); then
@@ -170,4 +185,11 @@ except OSError:
   fi
   sleep 0.2
 done
-log "ready on port $port${gunicorn_pid:+ (gunicorn pid $gunicorn_pid)}"
+if [[ -n $worker_pid ]] && ! running "$worker_pid"; then
+  stop_started
+  fail "the worker exited; see $state/worker.log"
+elif [[ $SUPERVISOR == systemd ]] && ! systemctl is-active --quiet webshop-worker.service; then
+  stop_started
+  fail "webshop-worker.service is not running; see /var/log/webshop/app.log"
+fi
+log "ready on port $port${gunicorn_pid:+ (gunicorn pid $gunicorn_pid, worker pid $worker_pid)}"

@@ -46,7 +46,11 @@ INSTALLED_APPS = [
     "axes",
     "catalog",
     "cart",
+    "notifications",
+    "jobs",
     "webapp",
+    "django_tasks",
+    "django_tasks_db",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -261,6 +265,32 @@ if AWS_SES_REGION_NAME:
     AWS_SES_REGION_ENDPOINT = f"email.{AWS_SES_REGION_NAME}.amazonaws.com"
 else:
     vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Seconds for the connect and for each exchange with the mail server; a worker's claim on
+# an email lasts three of them (notifications/services.py).
+EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", default=10)
+# Delivery attempts before an email becomes a dead letter (backoff 1 s doubling to 10 min:
+# about two hours of retries).
+MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=20)
+for name, value in [
+    ("DJANGO_EMAIL_TIMEOUT", EMAIL_TIMEOUT),
+    ("MAIL_MAX_ATTEMPTS", MAIL_MAX_ATTEMPTS),
+]:
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be at least 1, not {value}.")
+
+# --- Background work (the worker tier: `manage.py run_worker`) ------------------------------
+# django-tasks' database backend: enqueueing inserts the task's row on the caller's
+# connection, inside its transaction (no on_commit), so a task commits or rolls back with
+# the change that caused it.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Periods of the scheduled jobs in seconds, e.g. "purge_carts=3600,clear_sessions=600"
+# (jobs/schedule.py has the jobs and their daily default).
+JOB_PERIODS = {}
+for item in env.list("JOB_PERIODS", default=[]):
+    job, _, seconds = item.partition("=")
+    if not seconds.isdigit():
+        raise ImproperlyConfigured(f"JOB_PERIODS: {item!r} is not job=seconds.")
+    JOB_PERIODS[job.strip()] = int(seconds)
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

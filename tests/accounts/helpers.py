@@ -1,8 +1,7 @@
 import re
 
-from django.core import mail
-
 from accounts.models import User
+from tests.mail import outbox
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -13,7 +12,7 @@ def sign_up(client, email="ann@example.com", password=PASSWORD, **extra):
 
 
 def link_in_last_mail(pattern=r"http://testserver(/accounts/[^\s]+/)"):
-    return re.search(pattern, mail.outbox[-1].body).group(1)
+    return re.search(pattern, outbox()[-1].body).group(1)
 
 
 def confirmed_user(client, email="ann@example.com", password=PASSWORD) -> User:

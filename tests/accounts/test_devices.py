@@ -4,7 +4,6 @@ signed out one at a time, everywhere else, or by a new password."""
 import re
 
 import pytest
-from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -12,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import User
 from accounts.selectors import describe_user_agent, session_ref
 from tests.accounts.helpers import PASSWORD
+from tests.mail import outbox
 from webapp import sessions
 from webapp.models import Session
 
@@ -157,7 +157,7 @@ def test_a_password_reset_deletes_every_session(ann):
     laptop, phone = browser(), browser(IPHONE_SAFARI)
     stranger = Client()
     stranger.post("/accounts/password/reset/", {"email": "ann@example.com"})
-    link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", mail.outbox[-1].body)
+    link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", outbox()[-1].body)
     form_page = stranger.get(link.group(1), follow=True)
     stranger.post(
         form_page.redirect_chain[-1][0],

@@ -4,7 +4,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 from django.test import Client
 
 from accounts.models import User
@@ -12,6 +11,7 @@ from accounts.tokens import email_change_token
 from cart.models import Order
 from tests.accounts.helpers import PASSWORD
 from tests.factories import make_product
+from tests.mail import outbox
 
 pytestmark = pytest.mark.django_db
 LINK = r"http://testserver(/accounts/email/confirm/\S+/)"
@@ -28,8 +28,8 @@ def ask(client, email="ann@new.example", password=PASSWORD):
     return client.post("/accounts/email/", {"email": email, "password": password})
 
 
-def mail_to(address: str) -> list[mail.EmailMessage]:
-    return [message for message in mail.outbox if message.to == [address]]
+def mail_to(address: str) -> list:
+    return [message for message in outbox() if message.to == [address]]
 
 
 def confirm_link() -> str:
@@ -70,7 +70,7 @@ def test_the_link_works_once(client, ann):
 def test_asking_again_voids_the_earlier_link(client, ann):
     ask(client)
     first = confirm_link()
-    mail.outbox.clear()
+    outbox().clear()
     ask(client, "ann@newer.example")
     assert Client().post(first).status_code == 400
     ann.refresh_from_db()
@@ -136,7 +136,7 @@ def test_guest_orders_of_the_new_address_come_along(client, ann):
 def test_bad_input_is_a_form_error_and_sends_nothing(client, ann, data, field):
     response = client.post("/accounts/email/", data)
     assert response.status_code == 200 and field in response.context["form"].errors
-    assert not mail.outbox
+    assert not outbox()
     assert User.objects.get(pk=ann.pk).pending_email == ""
 
 

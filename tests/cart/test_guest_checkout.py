@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core import mail, signing
+from django.core import signing
 from django.test import Client, TestCase
 
 from accounts.models import User
@@ -18,6 +18,7 @@ from tests.accounts.helpers import PASSWORD, confirmed_user, sign_up
 from tests.cart.helpers import add, quantities
 from tests.cart.test_checkout import ADDRESS, review_form
 from tests.factories import make_product
+from tests.mail import outbox
 
 pytestmark = pytest.mark.django_db
 GUEST = {"email": "Guest@Example.com", **ADDRESS}
@@ -47,7 +48,7 @@ def test_a_guest_buys_with_an_email_and_an_address(client):
     assert response["Location"].startswith("/orders/guest/")
     page = client.get(response["Location"])
     assert b"Thank you!" in page.content and b"Lamp" in page.content
-    [confirmation] = mail.outbox
+    [confirmation] = outbox()
     assert confirmation.to == ["guest@example.com"]
     link = re.search(ORDER_LINK, confirmation.body).group(1)
     assert Client().get(link).status_code == 200  # any browser with the link
