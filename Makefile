@@ -11,7 +11,7 @@ SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/bin/chromium /us
 	/usr/bin/systemd-analyze
 
 .PHONY: run test test-fast test-stack stack stack-down release bench lint format check-deploy \
-	system-packages superuser clean
+	system-packages superuser screenshots clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -98,6 +98,11 @@ bench: $(VENV)/.installed-bench
 	@$(MAKE) --no-print-directory system-packages SYSTEM_PACKAGES="redis-server wrk" \
 		SYSTEM_COMMANDS="/usr/bin/redis-server /usr/bin/wrk"
 	$(PY) -m bench $(BENCH_ARGS)
+
+## screenshots: retake docs/screenshots/*.png, the README's feature tour (the demo shop on
+## throwaway servers, driven by Chromium with Playwright; about 20 s)
+screenshots: $(VENV)/.installed-dev system-packages
+	$(PY) -m docs.screenshots
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) staticfiles media db.sqlite3

@@ -1,9 +1,11 @@
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.template.loader import render_to_string
 
-from accounts import selectors
+from accounts import selectors, services
 from accounts.models import ADDRESS_FIELDS, Address, User, normalize_email
 from notifications.services import email_enqueue, event_key
 
@@ -97,6 +99,104 @@ class AddressForm(forms.ModelForm):
     class Meta:
         model = Address
         fields = ADDRESS_FIELDS
+
+
+class GuestCheckoutForm(AddressForm):
+    """A guest's checkout: where to send the confirmation, then the address."""
+
+    email = forms.EmailField(
+        max_length=254,
+        help_text="We send the order confirmation and a link to the order here.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    field_order = ["email", *ADDRESS_FIELDS]
+
+    def clean_email(self):
+        return normalize_email(self.cleaned_data["email"])
+
+
+@dataclass(frozen=True)
+class DraftForm:
+    """A form whose unsubmitted input is kept as a draft (accounts.models.FormDraft)."""
+
+    form_class: type[forms.BaseForm]
+    page: str  # the URL name of the page that shows the form
+
+
+DRAFT_FORMS = {"checkout_address": DraftForm(AddressForm, "cart:checkout")}
+
+
+def draft_form(name: str, data) -> forms.BaseForm | None:
+    """The form that checks a draft of form `name`: the real form's fields and limits,
+    none required (a draft is half-typed); None when that form keeps no drafts."""
+    if name not in DRAFT_FORMS:
+        return None
+    form = DRAFT_FORMS[name].form_class(data)
+    for field in form.fields.values():
+        field.required = False
+    return form
+
+
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(
+        label="New email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_email(self):
+        email = normalize_email(self.cleaned_data["email"])
+        if email == self.user.email:
+            raise forms.ValidationError("That is already your email.")
+        return email
+
+    def clean_password(self):
+        if not self.user.check_password(self.cleaned_data["password"]):
+            raise forms.ValidationError("That is not your password.")
+        return self.cleaned_data["password"]
+
+
+class CloseAccountForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    confirm = forms.BooleanField(
+        label="I understand: my account and its personal data are deleted for good.",
+        error_messages={"required": "Tick the box to close your account."},
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        if not self.user.check_password(self.cleaned_data["password"]):
+            raise forms.ValidationError("That is not your password.")
+        return self.cleaned_data["password"]
+
+
+class AdminPasswordChangeForm(auth_forms.AdminPasswordChangeForm):
+    """An admin setting someone's password signs that account out everywhere, as the
+    shopper's own change and reset do (accounts.services.sessions_end)."""
+
+    def save(self, commit=True):
+        user = super().save(commit)
+        if commit:
+            services.sessions_end(user=user)
+        return user
 
 
 class SavedAddressForm(forms.Form):

@@ -50,6 +50,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     default_sort = models.CharField(max_length=10, choices=SORT_CHOICES, default=DEFAULT_SORT)
     newsletter = models.BooleanField("newsletter opt-in", default=False)
     newsletter_opted_in_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Checkout offers this address first; without one, the last address used.
+    default_address = models.ForeignKey(
+        "Address", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # An address the shopper asked to log in with, until they confirm it from its mailbox.
+    # db_default: instances still on the previous release insert users without this column.
+    pending_email = models.EmailField(blank=True, default="", db_default="", editable=False)
+    # Set when the shopper closed the account: the row stays for the orders that name it,
+    # with every personal field erased (accounts.services.user_erase).
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -57,7 +67,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     EMAIL_FIELD = "email"
 
     def __str__(self):
-        return self.email
+        return f"erased account #{self.pk}" if self.erased_at else self.email
 
     def save(self, *args, **kwargs):
         self.email = normalize_email(self.email)
@@ -104,3 +114,25 @@ class Address(PostalAddress):
 
 
 ADDRESS_FIELDS = ["full_name", "line1", "line2", "city", "postcode", "country"]
+
+
+DRAFT_TTL_DAYS = 30  # a form draft nobody touched for this long is gone
+
+
+class FormDraft(models.Model):
+    """What a signed-in shopper typed into a form but has not submitted yet, saved as they
+    type (webapp/static/js/drafts.js) and offered again on any device until they submit
+    or discard it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="drafts")
+    form = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "form"], name="form_draft_once_per_form")
+        ]
+
+    def __str__(self):
+        return f"{self.form} draft of {self.user}"

@@ -1,6 +1,12 @@
-"""Writes for accounts: sign-up, email confirmation, preferences and the address book."""
+"""Writes for accounts: sign-up, email confirmation and change, preferences, the address
+book, signed-in devices, form drafts, and closing an account."""
 
+from datetime import timedelta
+
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.hashers import make_password
+from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -8,20 +14,27 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import Address, User, normalize_email
-from accounts.tokens import email_confirmation_token
-from notifications.services import email_enqueue, event_key
+from accounts.models import DRAFT_TTL_DAYS, Address, FormDraft, User, normalize_email
+from accounts.selectors import session_ref
+from accounts.tokens import email_change_token, email_confirmation_token
+from cart.models import Cart, Order
+from cart.services import orders_attach_guest
+from catalog.models import Pick, RecentView
+from notifications.services import email_enqueue, emails_forget, event_key
+from webapp.models import Session
+from webapp.sessions import sessions_delete
 
 
-def _send(*, to: str, template: str, context: dict, event: str) -> None:
+def _send(*, to: str, template: str, context: dict, event: str, **options) -> None:
     """Queue the email in the current transaction; `event` names what caused it, so the
-    same event never makes two emails."""
+    same event never makes two emails (`options`: email_enqueue's)."""
     email_enqueue(
         key=event_key(template, event),
         kind=template,
         to=to,
         subject=render_to_string(f"accounts/email/{template}_subject.txt", context).strip(),
         body=render_to_string(f"accounts/email/{template}.txt", context),
+        **options,
     )
 
 
@@ -105,6 +118,52 @@ def user_update_preferences(
     )
 
 
+def _link(*, site: str, name: str, user: User, token: str) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return site + reverse(name, kwargs={"uidb64": uid, "token": token})
+
+
+def user_email_change_request(*, user: User, new_email: str, site: str) -> None:
+    """Ask to log in with `new_email` from now on: the login changes only when a link sent
+    to that address is followed (user_email_change_confirm); the current address gets a
+    notice. If another account already uses the new address, its mailbox is told so
+    instead: the page the shopper sees is the same, so nobody learns which addresses have
+    accounts."""
+    new_email = normalize_email(new_email)
+    context = {"user": user, "old_email": user.email, "new_email": new_email, "site": site}
+    with transaction.atomic():  # the emails are queued with the change that causes them
+        user.pending_email = new_email
+        user.save(update_fields=["pending_email"])
+        token = email_change_token.make_token(user)
+        event = f"{user.pk}:{new_email}:{token}"  # a double submit makes no second email
+        if User.objects.filter(email=new_email).exclude(pk=user.pk).exists():
+            _send(to=new_email, template="email_change_taken", context=context, event=event)
+        else:
+            confirm_url = _link(site=site, name="accounts:email_confirm", user=user, token=token)
+            _send(
+                to=new_email,
+                template="email_change_confirm",
+                context={**context, "confirm_url": confirm_url},
+                event=event,
+            )
+        _send(to=user.email, template="email_change_notice", context=context, event=event)
+
+
+def user_email_change_confirm(*, user: User) -> bool:
+    """The link sent to the pending address was followed: it becomes the login. False if
+    another account took that address meanwhile (nothing changes then)."""
+    try:
+        with transaction.atomic():
+            user.email, user.pending_email = user.pending_email, ""
+            user.email_verified = True
+            user.save(update_fields=["email", "pending_email", "email_verified"])
+    except IntegrityError:
+        user.refresh_from_db()
+        return False
+    orders_attach_guest(user=user)  # the new address is proven: its guest orders are theirs
+    return True
+
+
 def address_remember(*, user: User, fields: dict[str, str]) -> Address:
     """Save a shipping address to the user's address book (once), marked as just used."""
     address, created = Address.objects.get_or_create(user=user, **fields)
@@ -112,3 +171,128 @@ def address_remember(*, user: User, fields: dict[str, str]) -> Address:
         address.last_used_at = timezone.now()
         address.save(update_fields=["last_used_at"])
     return address
+
+
+def address_update(*, address: Address, fields: dict[str, str]) -> None:
+    """Change an address book entry; orders already placed keep the copy they were sent to."""
+    for name, value in fields.items():
+        setattr(address, name, value)
+    address.save(update_fields=list(fields))
+
+
+def address_delete(*, user: User, pk: int) -> bool:
+    """Delete one of the user's own addresses (False for anybody else's: nothing changes);
+    if it was the default, the account has none until another is chosen."""
+    deleted, _ = Address.objects.filter(user=user, pk=pk).delete()
+    return bool(deleted)
+
+
+def address_set_default(*, user: User, pk: int) -> bool:
+    """Make one of the user's own addresses the one checkout offers first, in one UPDATE
+    that checks the owner (False for anybody else's address: nothing changes)."""
+    updated = User.objects.filter(pk=user.pk, addresses__pk=pk).update(default_address_id=pk)
+    if updated:
+        user.default_address_id = pk
+    return bool(updated)
+
+
+def sessions_end(*, user: User, keep: str | None = None) -> int:
+    """Sign the account out of every session but `keep` (the browser asking), on every
+    instance at once: a password change or reset, "sign out everywhere else", closing the
+    account. Returns how many sessions ended."""
+    keys = list(
+        Session.objects.filter(user=user)
+        .exclude(session_key=keep)
+        .values_list("session_key", flat=True)
+    )
+    sessions_delete(keys)
+    return len(keys)
+
+
+def session_end(*, user: User, ref: str) -> bool:
+    """Sign out the one session of this account that `ref` names (as the signed-in devices
+    page shows it); False if the account has no such session."""
+    keys = Session.objects.filter(user=user).values_list("session_key", flat=True)
+    found = [key for key in keys if session_ref(key) == ref]
+    sessions_delete(found)
+    return bool(found)
+
+
+def draft_save(*, user: User, form: str, data: dict[str, str]) -> None:
+    """Keep what the shopper has typed into `form` so far (fields checked by the caller's
+    form), replacing the previous draft; a draft with nothing typed in is no draft."""
+    kept = {name: value for name, value in data.items() if value}
+    if not kept:
+        draft_discard(user=user, form=form)
+        return
+    FormDraft.objects.update_or_create(
+        user=user, form=form, defaults={"data": kept, "updated_at": timezone.now()}
+    )
+
+
+def draft_discard(*, user: User, form: str) -> None:
+    FormDraft.objects.filter(user=user, form=form).delete()
+
+
+def drafts_purge() -> int:
+    """Delete drafts nobody touched for DRAFT_TTL_DAYS; returns how many."""
+    cutoff = timezone.now() - timedelta(days=DRAFT_TTL_DAYS)
+    deleted, _ = FormDraft.objects.filter(updated_at__lt=cutoff).delete()
+    return deleted
+
+
+# What closing an account keeps of each order for the books: the lines, prices, totals,
+# dates, status, payment reference and the country (tax); the rest of its address and the
+# email address are erased.
+ORDER_FIELDS_ERASED = {
+    "full_name": "",
+    "line1": "",
+    "line2": "",
+    "city": "",
+    "postcode": "",
+    "email": "",
+}
+
+
+def user_erase(*, user: User, site: str) -> None:
+    """Close the account: everything personal is deleted or erased in one transaction, and
+    an email to the address it had confirms it.
+
+    Deleted: sessions (signed out everywhere), addresses, the cart, recently viewed, picks,
+    form drafts, failed-login records. Erased on the row, which stays because the orders
+    name it: email, name, password, preferences; the admin lists it as an erased account.
+    Orders stay for the books, with ORDER_FIELDS_ERASED erased (guest orders with the
+    address are the account's too, once it is proven: they are attached first).
+    """
+    email, pending = user.email, user.pending_email
+    with transaction.atomic():
+        orders_attach_guest(user=user)
+        for address in filter(None, [email, pending]):
+            emails_forget(address=address)
+        sessions_end(user=user)
+        Address.objects.filter(user=user).delete()
+        Cart.objects.filter(user=user).delete()
+        RecentView.objects.filter(user=user).delete()
+        Pick.objects.filter(user=user).delete()
+        FormDraft.objects.filter(user=user).delete()
+        for model in [AccessAttempt, AccessFailureLog, AccessLog]:
+            model.objects.filter(username=email).delete()
+        Order.objects.filter(user=user).update(**ORDER_FIELDS_ERASED)
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)
+        ).update(object_repr=f"erased account #{user.pk}")
+        user.email = f"erased-{user.pk}@erased.invalid"
+        user.pending_email = ""
+        user.display_name = ""
+        user.set_unusable_password()
+        user.is_active = user.email_verified = user.newsletter = False
+        user.newsletter_opted_in_at = user.last_login = user.default_address = None
+        user.erased_at = timezone.now()
+        user.save()
+        _send(
+            to=email,
+            template="account_closed",
+            context={"email": email, "site": site},
+            event=str(user.pk),
+            erase_when_sent=True,  # the goodbye keeps no trace of the address once sent
+        )

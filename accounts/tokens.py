@@ -15,3 +15,19 @@ class EmailConfirmationTokenGenerator(PasswordResetTokenGenerator):
 
 
 email_confirmation_token = EmailConfirmationTokenGenerator()
+
+
+class EmailChangeTokenGenerator(PasswordResetTokenGenerator):
+    """Signed, expiring links that confirm a new login address, sent to that address.
+
+    The hash covers the current and the pending address, so a link works once (confirming
+    clears the pending address) and asking for another address voids the earlier links.
+    """
+
+    key_salt = "accounts.tokens.EmailChangeTokenGenerator"
+
+    def _make_hash_value(self, user, timestamp):
+        return f"{super()._make_hash_value(user, timestamp)}{user.email}{user.pending_email}"
+
+
+email_change_token = EmailChangeTokenGenerator()

@@ -6,19 +6,30 @@ from accounts.forms import PasswordResetForm
 
 app_name = "accounts"
 urlpatterns = [
+    path("", views.account, name="account"),
     path("signup/", views.sign_up, name="sign_up"),
     path("signup/done/", views.sign_up_done, name="sign_up_done"),
     path("confirm/<uidb64>/<token>/", views.confirm_email, name="confirm"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("preferences/", views.preferences, name="preferences"),
+    path("addresses/", views.address_list, name="addresses"),
+    path("addresses/new/", views.address_add, name="address_add"),
+    path("addresses/<id:pk>/", views.address_edit, name="address_edit"),
+    path("addresses/<id:pk>/delete/", views.address_delete, name="address_delete"),
+    path("addresses/<id:pk>/default/", views.address_default, name="address_default"),
+    path("sessions/", views.devices, name="devices"),
+    path("sessions/<slug:ref>/sign-out/", views.device_sign_out, name="device_sign_out"),
     path(
-        "password/change/",
-        auth_views.PasswordChangeView.as_view(
-            success_url=reverse_lazy("accounts:password_change_done")
-        ),
-        name="password_change",
+        "sessions/sign-out-others/", views.devices_sign_out_others, name="devices_sign_out_others"
     ),
+    path("email/", views.email_change, name="email_change"),
+    path("email/confirm/<uidb64>/<token>/", views.email_confirm, name="email_confirm"),
+    path("export/", views.data_export, name="export"),
+    path("delete/", views.account_delete, name="delete"),
+    path("drafts/<slug:form>/", views.draft_save, name="draft_save"),
+    path("drafts/<slug:form>/discard/", views.draft_discard, name="draft_discard"),
+    path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/change/done/",
         auth_views.PasswordChangeDoneView.as_view(),
@@ -40,9 +51,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            success_url=reverse_lazy("accounts:password_reset_complete")
-        ),
+        views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(

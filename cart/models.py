@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core import signing
 from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -9,6 +10,17 @@ from catalog.models import Product
 MAX_PER_LINE = 50  # no shopper needs more of one product in one order
 SESSION_KEY = "cart_id"  # the session notes its cart's id, so pages find it without a query
 COUNT_TTL = 300  # seconds; bounds how long a racing reader's stale header count can survive
+
+
+GUEST_ORDER_LINK_DAYS = 30  # how long the link to a guest's order page works
+GUEST_ORDER_SALT = "cart.guest-order"
+
+
+def guest_order_path(order_id: int) -> str:
+    """The signed, expiring address of a guest's order page (cart.selectors.order_from_link
+    checks it): whoever has the link from the confirmation email sees that order only."""
+    token = signing.dumps(order_id, salt=GUEST_ORDER_SALT)
+    return reverse("cart:guest_order", kwargs={"token": token})
 
 
 def count_cache_key(cart_id: int) -> str:
@@ -77,8 +89,14 @@ class Order(PostalAddress):
         SHIPPED = "shipped", "Shipped"
         CANCELLED = "cancelled", "Cancelled"
 
+    # None for a guest's order: `email` is then the only way to reach the buyer, and an
+    # account that proves it owns that address takes the order over (orders_attach_guest).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
     )
     status = models.CharField(max_length=10, choices=Status, default=Status.PLACED)
     # One checkout form, one order: a double submit or a retried POST finds this order.
@@ -91,7 +109,13 @@ class Order(PostalAddress):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "-created_at"], name="order_history")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="order_history"),
+            # Guest orders waiting for an account with their email.
+            models.Index(
+                fields=["email"], condition=models.Q(user__isnull=True), name="order_guest_email"
+            ),
+        ]
 
     def __str__(self):
         return f"Order {self.number}"

@@ -1,10 +1,21 @@
 """Reads for carts and orders."""
 
+from datetime import timedelta
+
+from django.core import signing
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Sum
 
-from cart.models import COUNT_TTL, Cart, CartLine, Order, count_cache_key
+from cart.models import (
+    COUNT_TTL,
+    GUEST_ORDER_LINK_DAYS,
+    GUEST_ORDER_SALT,
+    Cart,
+    CartLine,
+    Order,
+    count_cache_key,
+)
 from catalog.models import Product
 
 
@@ -74,6 +85,19 @@ def cart_count(*, cart_id: int | None) -> int:
 
 def order_list(*, user) -> list[Order]:
     return list(Order.objects.filter(user=user))
+
+
+def order_from_link(*, token: str) -> Order | None:
+    """The order a guest's order link names, if the link is genuine and unexpired."""
+    try:
+        pk = signing.loads(
+            token, salt=GUEST_ORDER_SALT, max_age=timedelta(days=GUEST_ORDER_LINK_DAYS)
+        )
+    except signing.BadSignature:  # SignatureExpired is one too
+        return None
+    if not isinstance(pk, int):
+        return None
+    return Order.objects.filter(pk=pk).prefetch_related("lines").first()
 
 
 def order_get(*, user, pk: int) -> Order | None:

@@ -14,8 +14,15 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.models import Address
-from cart.models import MAX_PER_LINE, Cart, CartLine, Order, OrderLine, count_cache_key
+from cart.models import (
+    MAX_PER_LINE,
+    Cart,
+    CartLine,
+    Order,
+    OrderLine,
+    count_cache_key,
+    guest_order_path,
+)
 from cart.selectors import checkout_problem
 from catalog.models import Product
 from catalog.services import catalog_changed
@@ -167,36 +174,43 @@ def cart_fingerprint(lines: list[CartLine]) -> str:
 def order_place(
     *,
     user,
+    email: str,
     cart_id: int | None,
-    address: Address | None,
+    address: dict[str, str] | None,
     idempotency_key: uuid.UUID,
     fingerprint: str,
+    site: str,
 ) -> Order:
-    """Turn the user's cart into an order, exactly once per checkout form.
+    """Turn the visitor's cart into an order, exactly once per checkout form.
+
+    `user` is the account, or None for a guest, whose cart must then be the session's
+    anonymous one; `email` is where the confirmation goes (the account's address, or the
+    one the guest gave) and `site` the shop's address for the links in it.
 
     Stock is taken with conditional UPDATEs (`stock >= quantity`) in product-id order, so
     concurrent checkouts never oversell, never drive stock below zero and never deadlock;
     if any product falls short the whole transaction rolls back. A repeated submission
     with the same idempotency key returns the order the first one created.
     """
+    buyer = {"user": user} if user else {"user": None, "email": email}
     try:
         with transaction.atomic():
-            return _order_place(user, cart_id, address, idempotency_key, fingerprint)
+            return _order_place(buyer, email, cart_id, address, idempotency_key, fingerprint, site)
     except (IntegrityError, CartError):
-        existing = Order.objects.filter(idempotency_key=idempotency_key, user=user).first()
+        existing = Order.objects.filter(idempotency_key=idempotency_key, **buyer).first()
         if existing is None:
             raise
         return existing
 
 
-def _order_place(user, cart_id, address, idempotency_key, fingerprint) -> Order:
-    existing = Order.objects.filter(idempotency_key=idempotency_key, user=user).first()
+def _order_place(buyer, email, cart_id, address, idempotency_key, fingerprint, site) -> Order:
+    existing = Order.objects.filter(idempotency_key=idempotency_key, **buyer).first()
     if existing:
         return existing
     if address is None:
         raise CartError("Choose where to ship your order first.")
     lines = list(
-        CartLine.objects.filter(cart_id=cart_id, cart__user=user)
+        CartLine.objects.filter(cart_id=cart_id, cart__user=buyer["user"])
         .select_related("product")
         .order_by("product_id")
     )
@@ -211,12 +225,12 @@ def _order_place(user, cart_id, address, idempotency_key, fingerprint) -> Order:
         if not taken:
             raise OutOfStock(line.product)
     order = Order.objects.create(
-        user=user,
+        user=buyer["user"],
         idempotency_key=idempotency_key,
-        email=user.email,
+        email=email,
         total=sum(line.total for line in lines),
         payment_reference=f"TEST-{uuid.uuid4().hex[:12].upper()}",
-        **address.fields,
+        **address,
     )
     OrderLine.objects.bulk_create(
         OrderLine(
@@ -231,13 +245,15 @@ def _order_place(user, cart_id, address, idempotency_key, fingerprint) -> Order:
     CartLine.objects.filter(cart_id=cart_id).delete()
     catalog_changed()  # stock changed: pages showing it start a new cache generation
     transaction.on_commit(lambda: _forget_count(cart_id))
-    _order_confirmation_send(order)
+    _order_confirmation_send(order, site)
     return order
 
 
-def _order_confirmation_send(order: Order) -> None:
-    """Queued in the order's transaction: no order without its email, nor the reverse."""
-    context = {"order": order, "lines": order.lines.all()}
+def _order_confirmation_send(order: Order, site: str) -> None:
+    """Queued in the order's transaction: no order without its email, nor the reverse. A
+    guest has no account to see the order in: the email links to its signed page."""
+    guest_link = site + guest_order_path(order.pk) if order.user_id is None else ""
+    context = {"order": order, "lines": order.lines.all(), "guest_link": guest_link}
     email_enqueue(
         key=f"order_confirmation:{order.pk}",
         kind="order_confirmation",
@@ -245,6 +261,15 @@ def _order_confirmation_send(order: Order) -> None:
         subject=render_to_string("cart/email/order_confirmation_subject.txt", context).strip(),
         body=render_to_string("cart/email/order_confirmation.txt", context),
     )
+
+
+def orders_attach_guest(*, user) -> int:
+    """Guest orders placed with the account's email become the account's, once the account
+    has proven it owns that address (a confirmed sign-up or email change); returns how many.
+    Before that, anybody could type someone's address at checkout."""
+    if not user.email_verified:
+        return 0
+    return Order.objects.filter(user__isnull=True, email=user.email).update(user=user)
 
 
 # Which statuses each status can be reached from (placed → paid → shipped; or cancelled).

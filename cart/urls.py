@@ -12,4 +12,5 @@ urlpatterns = [
     path("checkout/review/", views.checkout_review, name="checkout_review"),
     path("orders/", views.order_list, name="orders"),
     path("orders/<id:pk>/", views.order_detail, name="order"),
+    path("orders/guest/<str:token>/", views.guest_order, name="guest_order"),
 ]

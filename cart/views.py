@@ -9,12 +9,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts.forms import AddressForm, SavedAddressForm
+from accounts.forms import AddressForm, GuestCheckoutForm, SavedAddressForm
+from accounts.models import ADDRESS_FIELDS
 from cart import selectors, services
 from cart.forms import AddToCartForm, PlaceOrderForm, QuantityForm
-from cart.models import CartLine
+from cart.models import CartLine, guest_order_path
 
-CHECKOUT_ADDRESS_KEY = "checkout_address_id"
+# What checkout's first step chose, for the second: {"address": fields, "email": guest's}.
+CHECKOUT_KEY = "checkout"
+DRAFT_FORM = "checkout_address"  # the name its drafts are kept under (accounts.forms)
 # The quantity inputs' bounds come from the form that validates them.
 QUANTITY_FIELD = QuantityForm.base_fields["quantity"]
 
@@ -93,16 +96,19 @@ def _checkout_blocked(request, lines) -> bool:
     return bool(problem)
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def checkout_address(request):
+    """Step 1: where to ship. A signed-in shopper picks a saved address or types one (kept
+    as a draft while typing); a guest gives an email and an address."""
     if _checkout_blocked(request, selectors.cart_lines(cart_id=request.cart.id)):
         return redirect("cart:detail")
+    if not request.user.is_authenticated:
+        return _guest_address(request)
     user = request.user
     saved = SavedAddressForm(request.POST or None, user=user)
-    form = AddressForm(
-        request.POST or None, initial=account_selectors.address_suggestion(user=user)
-    )
+    draft = account_selectors.draft_get(user=user, form=DRAFT_FORM)
+    initial = draft.data if draft else account_selectors.address_suggestion(user=user)
+    form = AddressForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if "address" in request.POST and saved.is_valid():
             fields = saved.cleaned_data["address"].fields
@@ -111,40 +117,62 @@ def checkout_address(request):
         else:
             fields = None
         if fields is not None:
-            address = account_services.address_remember(user=user, fields=fields)
-            request.session[CHECKOUT_ADDRESS_KEY] = address.pk
+            account_services.address_remember(user=user, fields=fields)
+            account_services.draft_discard(user=user, form=DRAFT_FORM)  # it did its job
+            request.session[CHECKOUT_KEY] = {"address": fields}
             return redirect("cart:checkout_review")
     return render(
         request,
         "cart/checkout_address.html",
-        {"form": form, "saved": saved, "addresses": saved.fields["address"].queryset},
+        {
+            "form": form,
+            "saved": saved,
+            "addresses": saved.fields["address"].queryset,
+            "draft": draft,
+            "draft_form": DRAFT_FORM,
+        },
     )
 
 
-@login_required
+def _guest_address(request):
+    chosen = request.session.get(CHECKOUT_KEY) or {}
+    initial = {**chosen.get("address", {}), "email": chosen.get("email", "")}
+    form = GuestCheckoutForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        address = {name: form.cleaned_data[name] for name in ADDRESS_FIELDS}
+        request.session[CHECKOUT_KEY] = {"address": address, "email": form.cleaned_data["email"]}
+        return redirect("cart:checkout_review")
+    return render(request, "cart/checkout_guest.html", {"form": form})
+
+
 @require_http_methods(["GET", "POST"])
 def checkout_review(request):
+    """Step 2: review and place the order, as the account or as the guest of step 1."""
     lines = selectors.cart_lines(cart_id=request.cart.id)
-    address = account_selectors.address_get(
-        user=request.user, pk=request.session.get(CHECKOUT_ADDRESS_KEY)
-    )
+    chosen = request.session.get(CHECKOUT_KEY) or {}
+    user = request.user if request.user.is_authenticated else None
+    email = user.email if user else chosen.get("email")
+    address = chosen.get("address") if email else None
     if request.method == "POST":
         form = PlaceOrderForm(request.POST)
         if form.is_valid():
             try:
                 order = services.order_place(
-                    user=request.user,
+                    user=user,
+                    email=email,
                     cart_id=request.cart.id,
                     address=address,
                     idempotency_key=form.cleaned_data["idempotency_key"],
                     fingerprint=form.cleaned_data["fingerprint"],
+                    site=request.build_absolute_uri("/").rstrip("/"),
                 )
             except services.CartError as error:
                 messages.error(request, str(error))
                 return redirect("cart:detail")
-            request.session.pop(CHECKOUT_ADDRESS_KEY, None)
+            # A guest's email stays: a repeated submission must find the order it placed.
+            request.session[CHECKOUT_KEY] = {"email": email} if user is None else {}
             messages.success(request, f"Thank you! Your order {order.number} is placed.")
-            return redirect(order)
+            return redirect(order if user else guest_order_path(order.pk))
     elif _checkout_blocked(request, lines):
         return redirect("cart:detail")
     else:
@@ -163,6 +191,7 @@ def checkout_review(request):
             "form": form,
             "lines": lines,
             "address": address,
+            "email": email,
             "subtotal": sum(line.total for line in lines),
         },
         status=400 if form.errors else 200,
@@ -184,3 +213,12 @@ def order_detail(request, pk):
     if order is None:
         raise Http404("No such order.")
     return render(request, "cart/order_detail.html", {"order": order})
+
+
+@require_GET
+def guest_order(request, token):
+    """A guest's order, by the signed link its confirmation email carries."""
+    order = selectors.order_from_link(token=token)
+    if order is None:
+        return render(request, "cart/order_link_invalid.html", status=404)
+    return render(request, "cart/order_detail.html", {"order": order, "by_link": True})

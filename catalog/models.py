@@ -18,6 +18,15 @@ PER_PAGE_CHOICES = (12, 24, 48)
 DEFAULT_PER_PAGE = 24
 RECENTLY_VIEWED_LIMIT = 10
 RECENTLY_VIEWED_SESSION_KEY = "recently_viewed"  # an anonymous visitor's list of product ids
+# Recommendations (catalog.services.recommendations_refresh): products shown per block; the
+# table keeps more per product, spares for those sold out or withdrawn since the job ran.
+RECOMMENDATIONS_SHOWN = 4
+RECOMMENDATIONS_KEPT = 12
+# Fewer co-purchases than this to show, and the product page says "often viewed together".
+ALSO_BOUGHT_MIN = 2
+PICKS_KEPT = 12  # per shopper, for "Picked for you" on the home page
+# Views older than this say little about what a shopper wants now.
+HISTORY_DAYS = 90
 
 
 class Category(models.Model):
@@ -95,3 +104,52 @@ class RecentView(models.Model):
 
     def __str__(self):
         return f"{self.user} viewed {self.product} at {self.viewed_at:%Y-%m-%d %H:%M}"
+
+
+class Recommendation(models.Model):
+    """Another product to show on a product's page, and how strongly: counts, not a model.
+
+    Written only by catalog.services.recommendations_refresh: `score` is the number of
+    orders that had both products (also bought), or of shoppers who viewed both (viewed
+    together); the RECOMMENDATIONS_KEPT highest per product and kind are kept.
+    """
+
+    class Kind(models.TextChoices):
+        ALSO_BOUGHT = "bought", "Customers who bought this also bought"
+        VIEWED_TOGETHER = "viewed", "Often viewed together"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    recommended = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=6, choices=Kind)
+    score = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "kind", "recommended"], name="recommendation_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} -> {self.recommended_id} ({self.kind}, {self.score})"
+
+
+class Pick(models.Model):
+    """A product picked for a shopper from their own views and orders (Picked for you).
+
+    Written only by catalog.services.recommendations_refresh: `score` sums the
+    recommendation scores that lead to the product from everything in the shopper's
+    history; products already in that history are never picked.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="picks"
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="picks")
+    score = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "product"], name="pick_once")]
+
+    def __str__(self):
+        return f"{self.product_id} for {self.user_id} ({self.score})"

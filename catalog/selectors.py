@@ -1,18 +1,28 @@
 """Reads of the catalogue: every query the shop's pages make for products lives here."""
 
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
+
 from django.core.cache import caches
-from django.db.models import QuerySet
+from django.db.models import Aggregate, JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import JSONObject
 from django.utils.functional import SimpleLazyObject
 
 from catalog.generations import generation_for_request
 from catalog.models import (
+    ALSO_BOUGHT_MIN,
     DEFAULT_PER_PAGE,
     DEFAULT_SORT,
     RECENTLY_VIEWED_LIMIT,
     RECENTLY_VIEWED_SESSION_KEY,
+    RECOMMENDATIONS_SHOWN,
     SORT_ORDERS,
     Category,
+    Pick,
     Product,
+    RecentView,
+    Recommendation,
 )
 
 # Catalogue reads are cached in each process's memory under the current generation, whose
@@ -63,39 +73,140 @@ def product_list(
     return products.order_by(*order)
 
 
-def product_get(*, slug: str, version: int) -> Product | None:
-    """The active product with this slug, or None (inactive products are not shown).
+class _JSONList(Aggregate):
+    """The grouped rows' values as one JSON array (jsonb_agg; json_group_array in SQLite)."""
 
-    Cached per catalogue generation: product pages then cost no query for the product.
+    function = "JSONB_AGG"
+    output_field = JSONField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra_context)
+
+
+def _recommended(*, product: OuterRef) -> Subquery:
+    """The products recommended for `product` that can be bought now (active, in stock),
+    with what a product card shows, as one JSON array: a column of the product's own query."""
+    rows = Recommendation.objects.filter(
+        product=product, recommended__is_active=True, recommended__stock__gt=0
+    )
+    card = JSONObject(
+        kind="kind",
+        score="score",
+        id="recommended_id",
+        name="recommended__name",
+        slug="recommended__slug",
+        price="recommended__price",
+        stock="recommended__stock",
+        image="recommended__image",
+    )
+    return Subquery(rows.values("product").annotate(cards=_JSONList(card)).values("cards"))
+
+
+@dataclass(frozen=True)
+class Recommended:
+    """A block of recommended products on a product page."""
+
+    section: str  # the block's HTML id
+    heading: str
+    products: list[Product]
+
+
+SECTIONS = {
+    Recommendation.Kind.ALSO_BOUGHT: "also-bought",
+    Recommendation.Kind.VIEWED_TOGETHER: "viewed-together",
+}
+
+
+def _recommendations(cards: list[dict] | None) -> Recommended | None:
+    """What the product page recommends: the strongest RECOMMENDATIONS_SHOWN products bought
+    with it, or, with fewer than ALSO_BOUGHT_MIN of those (too little purchase history),
+    those viewed with it, if any; None when there is neither."""
+    shown = {kind: [] for kind in Recommendation.Kind}
+    for card in sorted(cards or [], key=lambda card: (-card["score"], card["id"])):
+        products = shown[card["kind"]]
+        if len(products) < RECOMMENDATIONS_SHOWN:
+            price = Decimal(str(card["price"])).quantize(Decimal("0.01"))
+            fields = {name: card[name] for name in ("id", "name", "slug", "stock", "image")}
+            products.append(Product(**fields, price=price, is_active=True))
+    kind = Recommendation.Kind.ALSO_BOUGHT
+    if len(shown[kind]) < ALSO_BOUGHT_MIN and shown[Recommendation.Kind.VIEWED_TOGETHER]:
+        kind = Recommendation.Kind.VIEWED_TOGETHER
+    if not shown[kind]:
+        return None
+    return Recommended(section=SECTIONS[kind], heading=kind.label, products=shown[kind])
+
+
+def product_get(*, slug: str, version: int) -> Product | None:
+    """The active product with this slug, or None (inactive products are not shown), with
+    `recommendations`: the products the last recommendations_refresh found bought or viewed
+    with it, that can be bought now (a Recommended block, or None).
+
+    One query, cached per catalogue generation: product pages then cost no query for the
+    product nor for its recommendations, whatever the size of the catalogue.
     """
     key = f"catalog:{version}:product:{slug}"
     product = generation_cache.get(key)
     if product is None:
-        product = Product.objects.select_related("category").filter(is_active=True, slug=slug)
-        product = product.first()
+        product = (
+            Product.objects.select_related("category")
+            .filter(is_active=True, slug=slug)
+            .annotate(recommended=_recommended(product=OuterRef("pk")))
+            .first()
+        )
         if product is not None:
+            product.recommendations = _recommendations(product.recommended)
             generation_cache.set(key, product, CATALOG_TTL)
     return product
 
 
-def recently_viewed(
-    *, user, session, version: int, exclude: Product | None = None
-) -> tuple[list[int], list[Product]]:
-    """The visitor's recently viewed active products, newest first, and their ids.
+class History(NamedTuple):
+    """What a visitor looked at lately, newest first, and what the shop picked for them."""
 
-    For an account: one query joining the views with the products. For an anonymous
-    visitor the ids are in the session and the products are loaded lazily, so a page that
-    finds the rendered list in the cache makes no query at all.
+    ids: list[int]  # of the recently viewed products: they key its cached rendering
+    recently_viewed: list[Product]
+    picked_for_you: list[Product]
+
+
+def recently_viewed(
+    *, user, session, version: int, exclude: Product | None = None, picks: bool = False
+) -> History:
+    """The visitor's recently viewed active products, and with `picks` a signed-in
+    shopper's picks (catalog.models.Pick) that can be bought now and are not among them.
+
+    For an account: one query for both, joining the products with the views and picks. For
+    an anonymous visitor (no picks: their history lives in their session only) the ids are
+    in the session and the products are loaded lazily, so a page that finds the rendered
+    list in the cache makes no query at all.
     """
     excluded = getattr(exclude, "pk", None)
     if user.is_authenticated:
-        products = Product.objects.filter(is_active=True, recent_views__user=user)
-        if excluded:
-            products = products.exclude(pk=excluded)
-        products = list(products.order_by("-recent_views__viewed_at")[:RECENTLY_VIEWED_LIMIT])
-        return [product.pk for product in products], products
+        return _account_history(user, excluded, picks)
     ids = [pk for pk in session.get(RECENTLY_VIEWED_SESSION_KEY, []) if pk != excluded]
-    return ids, SimpleLazyObject(lambda: products_in_order(ids, version=version))
+    return History(ids, SimpleLazyObject(lambda: products_in_order(ids, version=version)), [])
+
+
+def _account_history(user, excluded: int | None, picks: bool) -> History:
+    views = RecentView.objects.filter(user=user, product__is_active=True).exclude(
+        product_id=excluded
+    )
+    latest = views.order_by("-viewed_at").values("product_id")[:RECENTLY_VIEWED_LIMIT]
+    wanted = Q(pk__in=latest)
+    if picks:
+        wanted |= Q(pk__in=Pick.objects.filter(user=user).values("product_id"), stock__gt=0)
+    rows = Product.objects.filter(wanted, is_active=True).annotate(
+        viewed_at=Subquery(views.filter(product=OuterRef("pk")).values("viewed_at")),
+        pick_score=Subquery(Pick.objects.filter(user=user, product=OuterRef("pk")).values("score")),
+    )
+    rows = list(rows)
+    viewed = sorted((p for p in rows if p.viewed_at), key=lambda p: p.viewed_at, reverse=True)[
+        :RECENTLY_VIEWED_LIMIT
+    ]
+    seen = {p.pk for p in viewed}
+    picked = sorted(
+        (p for p in rows if p.pick_score and p.pk not in seen and p.stock > 0),
+        key=lambda p: (-p.pick_score, p.pk),
+    )[:RECOMMENDATIONS_SHOWN]
+    return History([p.pk for p in viewed], viewed, picked)
 
 
 def products_in_order(ids: list[int], *, version: int) -> list[Product]:

@@ -1,4 +1,5 @@
-"""Writes for the catalogue: stock deltas, what a visitor looked at, cache generations.
+"""Writes for the catalogue: stock deltas, what a visitor looked at, cache generations,
+recommendations.
 
 Stock is never read, changed in Python and written back: checkouts take it and admins
 receive or write it off with conditional UPDATEs of `stock` itself (here and in
@@ -7,10 +8,22 @@ cart.services.order_place), so no change can overwrite another."""
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
+from cart.models import Order
 from catalog.generations import generation_start
-from catalog.models import RECENTLY_VIEWED_LIMIT, RECENTLY_VIEWED_SESSION_KEY, Product, RecentView
+from catalog.models import (
+    HISTORY_DAYS,
+    PICKS_KEPT,
+    RECENTLY_VIEWED_LIMIT,
+    RECENTLY_VIEWED_SESSION_KEY,
+    RECOMMENDATIONS_KEPT,
+    Pick,
+    Product,
+    RecentView,
+    Recommendation,
+)
 
 
 def catalog_changed() -> None:
@@ -89,4 +102,95 @@ def recently_viewed_merge(*, session, user) -> None:
         update_conflicts=True,
         unique_fields=["user", "product"],
         update_fields=["viewed_at"],
+    )
+
+
+# Pairs of different products in one order, counted once per order; cancelled orders say
+# nothing about what goes together. The RECOMMENDATIONS_KEPT strongest per product are kept,
+# ties broken by product id so that a run is reproducible.
+_ALSO_BOUGHT_SQL = """
+INSERT INTO catalog_recommendation (product_id, recommended_id, kind, score)
+SELECT product_id, recommended_id, %(kind)s, score FROM (
+    SELECT a.product_id, b.product_id AS recommended_id, COUNT(DISTINCT a.order_id) AS score,
+           ROW_NUMBER() OVER (
+               PARTITION BY a.product_id ORDER BY COUNT(DISTINCT a.order_id) DESC, b.product_id
+           ) AS rank
+    FROM cart_orderline a
+    JOIN cart_orderline b ON b.order_id = a.order_id AND b.product_id <> a.product_id
+    JOIN cart_order o ON o.id = a.order_id
+    WHERE o.status <> %(cancelled)s
+    GROUP BY a.product_id, b.product_id
+) pairs
+WHERE rank <= %(kept)s
+"""
+# Pairs of different products in one shopper's recently viewed history, counted once per
+# shopper (a shopper has one row per product).
+_VIEWED_TOGETHER_SQL = """
+INSERT INTO catalog_recommendation (product_id, recommended_id, kind, score)
+SELECT product_id, recommended_id, %(kind)s, score FROM (
+    SELECT a.product_id, b.product_id AS recommended_id, COUNT(*) AS score,
+           ROW_NUMBER() OVER (
+               PARTITION BY a.product_id ORDER BY COUNT(*) DESC, b.product_id
+           ) AS rank
+    FROM catalog_recentview a
+    JOIN catalog_recentview b ON b.user_id = a.user_id AND b.product_id <> a.product_id
+    WHERE a.viewed_at >= %(since)s AND b.viewed_at >= %(since)s
+    GROUP BY a.product_id, b.product_id
+) pairs
+WHERE rank <= %(kept)s
+"""
+# A shopper's history is what they viewed lately and what they ordered; a product scores
+# the sum of the recommendation scores that lead to it from that history, and nothing
+# already in the history is picked. Closed accounts get none.
+_PICKS_SQL = """
+WITH history AS (
+    SELECT user_id, product_id FROM catalog_recentview WHERE viewed_at >= %(since)s
+    UNION
+    SELECT o.user_id, l.product_id FROM cart_orderline l JOIN cart_order o ON o.id = l.order_id
+    WHERE o.user_id IS NOT NULL AND o.status <> %(cancelled)s
+)
+INSERT INTO catalog_pick (user_id, product_id, score)
+SELECT user_id, product_id, score FROM (
+    SELECT h.user_id, r.recommended_id AS product_id, SUM(r.score) AS score,
+           ROW_NUMBER() OVER (
+               PARTITION BY h.user_id ORDER BY SUM(r.score) DESC, r.recommended_id
+           ) AS rank
+    FROM history h
+    JOIN accounts_user u ON u.id = h.user_id AND u.is_active AND u.erased_at IS NULL
+    JOIN catalog_recommendation r ON r.product_id = h.product_id
+    WHERE NOT EXISTS (
+        SELECT 1 FROM history seen
+        WHERE seen.user_id = h.user_id AND seen.product_id = r.recommended_id
+    )
+    GROUP BY h.user_id, r.recommended_id
+) picks
+WHERE rank <= %(kept)s
+"""
+
+
+def recommendations_refresh() -> str:
+    """Recompute every recommendation and pick from the stored history (order lines and
+    recently viewed), replacing the previous run's in one transaction; returns a line for
+    the job's log. Readers see the old set or the new one, never a mix, and the new one
+    from the next catalogue cache generation on."""
+    params = {
+        "cancelled": Order.Status.CANCELLED,
+        "since": timezone.now() - timedelta(days=HISTORY_DAYS),
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        Pick.objects.all().delete()
+        Recommendation.objects.all().delete()
+        kinds = [
+            (Recommendation.Kind.ALSO_BOUGHT, _ALSO_BOUGHT_SQL),
+            (Recommendation.Kind.VIEWED_TOGETHER, _VIEWED_TOGETHER_SQL),
+        ]
+        for kind, sql in kinds:
+            cursor.execute(sql, {**params, "kind": kind, "kept": RECOMMENDATIONS_KEPT})
+        cursor.execute(_PICKS_SQL, {**params, "kept": PICKS_KEPT})
+        catalog_changed()
+    found = dict(Recommendation.objects.values_list("kind").annotate(n=Count("*")))
+    return (
+        f"{found.get(Recommendation.Kind.ALSO_BOUGHT, 0)} also-bought and "
+        f"{found.get(Recommendation.Kind.VIEWED_TOGETHER, 0)} viewed-together recommendations, "
+        f"{Pick.objects.count()} picks for shoppers"
     )

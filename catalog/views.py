@@ -41,7 +41,7 @@ def product_list(request, slug=None):
             "page": page,
             "page_number": page_number,
             "per_page": per_page,
-            **(recently_viewed(request) if is_home else {}),
+            **(recently_viewed(request, picks=True) if is_home else {}),
         },
     )
 
@@ -61,10 +61,17 @@ def product_detail(request, slug):
     return render(request, "catalog/product_detail.html", context)
 
 
-def recently_viewed(request, exclude=None) -> dict:
-    """The list and the ids that key its cached rendering."""
-    version = selectors.catalog_version(request)
-    ids, products = selectors.recently_viewed(
-        user=request.user, session=request.session, version=version, exclude=exclude
+def recently_viewed(request, exclude=None, picks=False) -> dict:
+    """The list, the ids that key its cached rendering, and with `picks` picked for you."""
+    history = selectors.recently_viewed(
+        user=request.user,
+        session=request.session,
+        version=selectors.catalog_version(request),
+        exclude=exclude,
+        picks=picks,
     )
-    return {"recently_viewed_ids": ids, "recently_viewed": products}
+    return {
+        "recently_viewed_ids": history.ids,
+        "recently_viewed": history.recently_viewed,
+        "picked_for_you": history.picked_for_you,
+    }

@@ -35,6 +35,9 @@ class Email(models.Model):
     # the email needs another (notifications.services.emails_reclaim_abandoned).
     task_id = models.UUIDField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True)
+    # The address and the text are blanked once it is sent: the goodbye email of an account
+    # that was closed must not keep its personal data (accounts.services.user_erase).
+    erase_when_sent = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -62,11 +62,14 @@ def event_key(kind: str, event: str) -> str:
     return f"{kind}:{hashlib.sha256(event.encode()).hexdigest()[:40]}"
 
 
-def email_enqueue(*, key: str, kind: str, to: str, subject: str, body: str) -> Email:
+def email_enqueue(
+    *, key: str, kind: str, to: str, subject: str, body: str, erase_when_sent: bool = False
+) -> Email:
     """Queue an email for the event `key`, in the caller's transaction; returns its row.
 
     Raises EmailRejected for an address or a message no mail server would take. Queuing the
-    same key again returns the first row and queues nothing.
+    same key again returns the first row and queues nothing. With `erase_when_sent` the
+    row keeps neither the address nor the text once the email is sent.
     """
     _validate(key=key, kind=kind, to=to, subject=subject, body=body)
     with transaction.atomic():  # a savepoint inside the caller's transaction
@@ -77,6 +80,7 @@ def email_enqueue(*, key: str, kind: str, to: str, subject: str, body: str) -> E
                 "to": to,
                 "subject": subject,
                 "body": body,
+                "erase_when_sent": erase_when_sent,
                 "next_attempt_at": timezone.now(),
             },
         )
@@ -146,10 +150,24 @@ def email_deliver(*, email_id: int) -> str:
         message.send()
     except Exception as error:  # every failure is recorded on the row
         return _record_failure(email, error)
+    erased = {"to": "", "subject": "", "body": ""} if email.erase_when_sent else {}
     Email.objects.filter(pk=email_id).update(
-        status=Email.Status.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
+        status=Email.Status.SENT,
+        sent_at=timezone.now(),
+        claimed_until=None,
+        last_error="",
+        **erased,
     )
     return "sent"
+
+
+def emails_forget(*, address: str) -> int:
+    """Delete every email to this address or naming it, whatever its state (an account is
+    closing: sent ones hold its name and links; unsent ones must not go out after it is
+    gone); returns how many. A delivery task left for one of them finds nothing to send.
+    Reads the bodies of the whole table, which the prune job keeps to 30 days."""
+    deleted, _ = Email.objects.filter(Q(to=address) | Q(body__icontains=address)).delete()
+    return deleted
 
 
 def _record_failure(email: Email, error: Exception) -> str:

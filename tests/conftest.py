@@ -113,20 +113,9 @@ def smtp(settings, mail_server):
 @pytest.fixture(scope="session")
 def browser_type_launch_args():
     """Debian's chromium, headless, without the background traffic this network refuses."""
-    return {
-        "executable_path": "/usr/bin/chromium",
-        "headless": True,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-quic",
-            "--no-first-run",
-        ],
-    }
+    from deploy.servers.browser import CHROMIUM_LAUNCH
+
+    return dict(CHROMIUM_LAUNCH)
 
 
 @pytest.fixture(scope="session")

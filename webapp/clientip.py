@@ -1,6 +1,6 @@
 """The client's address as CloudFront saw it, for the login throttle (django-axes)."""
 
-from ipaddress import ip_address
+from ipaddress import ip_address, ip_network
 
 from django.conf import settings
 
@@ -26,3 +26,15 @@ def client_ip(request) -> str:
             except ValueError:
                 pass
     return request.META.get("REMOTE_ADDR", "")
+
+
+def masked(address: str) -> str:
+    """An address made approximate enough to recognise a place, not a household: the /24
+    network of an IPv4 address ("203.0.113.x"), the /48 of an IPv6 one; '' if unparsable."""
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return ""
+    if ip.version == 4:
+        return ".".join(str(ip).split(".")[:3] + ["x"])
+    return str(ip_network(f"{ip}/48", strict=False))

@@ -130,12 +130,13 @@ if REDIS_URL:
         }
     }
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-    # Sessions are written to PostgreSQL and read through Redis: a Redis restart or failover
-    # empties the cache but logs nobody out, and the cart lives in PostgreSQL anyway.
-    SESSION_ENGINE = "webapp.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are written to the database and read through the cache (Redis; the process's
+# memory for `make run`): a Redis restart or failover empties the cache but logs nobody
+# out, and the cart lives in PostgreSQL anyway. Their rows name the account, for the
+# signed-in devices page (webapp/sessions.py).
+SESSION_ENGINE = "webapp.sessions"
 # Process memory for data that never changes under its key: catalogue reads keyed by the
 # catalogue generation, whose current number lives in the shared `default` cache. A page
 # then costs one Redis round trip for the generation instead of one per cached fragment.

@@ -1,12 +1,12 @@
 import re
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.test import Client, override_settings
 
 from accounts.models import User
 from tests.accounts.helpers import PASSWORD
 from tests.mail import outbox
+from webapp.models import Session
 
 pytestmark = pytest.mark.django_db
 

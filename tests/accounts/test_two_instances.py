@@ -7,7 +7,7 @@ import requests
 
 from deploy.servers.client import ShopClient
 from tests.factories import make_category, make_product
-from tests.servers import start_app_server
+from tests.servers import server_user, start_app_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.servers]
 PASSWORD = "correct-horse-battery-9"
@@ -83,3 +83,25 @@ def test_login_on_one_instance_is_known_to_the_other(two_instances):
     page = browser.get(f"{first.url}/accounts/preferences/")
     assert page.status_code == 200
     assert "bob@example.com" in page.text
+
+
+def test_a_device_signed_out_on_one_instance_is_refused_on_the_other(two_instances):
+    first, second = two_instances
+    server_user("cat@example.com", PASSWORD, email_verified=True)
+    laptop, phone = ShopClient(first.url), ShopClient(second.url)
+    for browser, server in [(laptop, first), (phone, second)]:
+        signed_in = browser.post(
+            f"{server.url}/accounts/login/",
+            {"username": "cat@example.com", "password": PASSWORD},
+            headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0"},
+        )
+        assert signed_in.status_code == 302
+    assert phone.get(f"{second.url}/accounts/preferences/").status_code == 200  # cached now
+    devices = laptop.get(f"{first.url}/accounts/sessions/")
+    refs = re.findall(r'action="/accounts/sessions/([0-9a-f]+)/sign-out/"', devices.text)
+    assert len(refs) == 1 and devices.text.count("<strong>Firefox 121 on Linux</strong>") == 2
+    assert laptop.post(f"{first.url}/accounts/sessions/{refs[0]}/sign-out/", {}).status_code == 302
+    refused = phone.get(f"{second.url}/accounts/preferences/")
+    assert refused.status_code == 302
+    assert refused.headers["Location"].startswith("/accounts/login/")
+    assert laptop.get(f"{first.url}/accounts/preferences/").status_code == 200

@@ -4,7 +4,7 @@ import pytest
 from django import forms
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from accounts.models import Address, User
+from accounts.models import User
 from cart import selectors as cart_selectors
 from cart import services as cart_services
 from catalog.demo import DemoProduct, product_image
@@ -72,10 +72,12 @@ def sell(product, quantity: int, times: int) -> None:
         lines = cart_selectors.cart_lines(cart_id=cart_id)
         cart_services.order_place(
             user=buyer,
+            email=buyer.email,
             cart_id=cart_id,
-            address=Address.objects.create(user=buyer, **ADDRESS),
+            address=ADDRESS,
             idempotency_key=uuid.uuid4(),
             fingerprint=cart_services.cart_fingerprint(lines),
+            site="http://testserver",
         )
 
 

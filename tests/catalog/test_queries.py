@@ -5,7 +5,7 @@ savepoints in them."""
 import pytest
 
 from accounts.models import User
-from catalog.models import Product
+from catalog.models import Pick, Product, Recommendation
 from tests.factories import make_category
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -77,4 +77,50 @@ def test_pages_logged_in_stay_within_four_queries(logged_in, django_assert_num_q
     with django_assert_num_queries(4):  # user, COUNT, page of products, recently viewed
         logged_in.get("/")
     with django_assert_num_queries(2):  # user, recently viewed: the listing is cached
+        logged_in.get("/")
+
+
+def recommend_everything(products: list[Product], user: User | None = None) -> None:
+    """Every product recommended with the next ones, as after a busy day's refresh, and
+    picks for `user`: the pages must cost the same with them as without."""
+    rows = [
+        Recommendation(product=product, recommended=other, kind=kind, score=n + 1)
+        for product in products
+        for n, other in enumerate(p for p in products if p != product)
+        for kind in Recommendation.Kind
+    ]
+    Recommendation.objects.bulk_create(rows)
+    if user is not None:
+        Pick.objects.bulk_create(Pick(user=user, product=p, score=1) for p in products)
+
+
+@pytest.mark.parametrize("size", [10, 1000])
+def test_product_page_with_recommendations_costs_the_same(client, django_assert_num_queries, size):
+    first, second, third = build_catalogue(size)
+    recommend_everything([first, second, third, *Product.objects.order_by("-pk")[:5]])
+    warm_navigation(client)
+    client.get(second.get_absolute_url())  # cached from here on
+    client.get("/accounts/logout/")
+    fresh = type(client)()
+    warm_navigation(fresh)
+    with django_assert_num_queries(4):  # a first view creates the session, as before
+        page = fresh.get(second.get_absolute_url())
+    assert b'id="also-bought"' in page.content
+    with django_assert_num_queries(3):  # the product and its recommendations are one query
+        page = fresh.get(first.get_absolute_url())
+    assert b'id="also-bought"' in page.content
+    with django_assert_num_queries(2):
+        fresh.get(second.get_absolute_url())
+
+
+@pytest.mark.parametrize("size", [10, 1000])
+def test_home_with_picks_costs_the_same(logged_in, django_assert_num_queries, size):
+    first, second, third = build_catalogue(size)
+    user = User.objects.get(email="ann@example.com")
+    recommend_everything([first, second, third], user=user)
+    logged_in.get(first.get_absolute_url())
+    with django_assert_num_queries(4):  # user, COUNT, page, recently viewed with the picks
+        page = logged_in.get("/")
+    assert b'id="picked-for-you"' in page.content
+    with django_assert_num_queries(2):
         logged_in.get("/")

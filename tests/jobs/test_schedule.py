@@ -14,7 +14,7 @@ from django_tasks_db.models import DBTaskResult
 from cart.models import Cart
 from deploy.servers import WorkerProcess
 from jobs.models import JobRun
-from jobs.schedule import JOBS, jobs
+from jobs.schedule import DAY, JOBS, jobs
 from jobs.services import jobs_claim_due, period_start
 from notifications.models import Email
 from tests.mail import run_due_tasks
@@ -25,7 +25,8 @@ NOON = datetime(2026, 3, 14, 12, 0, 5, tzinfo=UTC)
 
 
 @pytest.mark.django_db
-def test_each_period_is_claimed_by_exactly_one_instance():
+def test_each_period_is_claimed_by_exactly_one_instance(settings):
+    settings.JOB_PERIODS = {"refresh_recommendations": DAY}  # every job daily, for the count
     first = jobs_claim_due(instance="i-a", now=NOON)
     assert len(first) == len(JOBS)
     assert jobs_claim_due(instance="i-b", now=NOON) == []
@@ -34,9 +35,9 @@ def test_each_period_is_claimed_by_exactly_one_instance():
     runs = JobRun.objects.order_by("period", "job")
     assert [(r.period.date().isoformat(), r.claimed_by) for r in runs] == [
         ("2026-03-14", "i-a")
-    ] * 3 + [("2026-03-15", "i-b")] * 3
+    ] * len(JOBS) + [("2026-03-15", "i-b")] * len(JOBS)
     assert {r.period.time().isoformat() for r in runs} == {"00:00:00"}  # UTC midnight
-    assert DBTaskResult.objects.count() == 6  # each claim enqueued its run
+    assert DBTaskResult.objects.count() == 2 * len(JOBS)  # each claim enqueued its run
 
 
 @pytest.mark.django_db
@@ -55,12 +56,14 @@ def test_a_claimed_run_does_the_work_and_records_it():
         sent_at=timezone.now() - timedelta(days=31),
     )
     jobs_claim_due(instance="i-a")
-    assert run_due_tasks() == 3
+    assert run_due_tasks() == len(JOBS)
     assert list(Cart.objects.all()) == [fresh]
     assert not Email.objects.filter(pk=sent.pk).exists()
     outcomes = dict(JobRun.objects.values_list("job", "outcome"))
     assert outcomes["purge_carts"] == "purged 1 cart(s) untouched for 30 days"
     assert outcomes["prune_history"].startswith("1 sent email(s)")
+    assert outcomes["purge_drafts"] == "purged 0 form draft(s) untouched for 30 days"
+    assert outcomes["refresh_recommendations"].startswith("0 also-bought and 0 viewed-together")
     assert not JobRun.objects.filter(finished_at__isnull=True).exists()
 
 

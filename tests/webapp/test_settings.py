@@ -85,7 +85,7 @@ def test_unset_environment_is_the_embedded_default():
     )
     assert settings["engine"] == "django.db.backends.sqlite3"
     assert settings["cache"] == "django.core.cache.backends.locmem.LocMemCache"
-    assert settings["sessions"] == "django.contrib.sessions.backends.db"
+    assert settings["sessions"] == "webapp.sessions"  # over the local-memory cache
     assert settings["storages"] == {
         "default": "django.core.files.storage.FileSystemStorage",
         "staticfiles": "whitenoise.storage.CompressedManifestStaticFilesStorage",

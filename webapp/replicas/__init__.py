@@ -39,10 +39,10 @@ logger = logging.getLogger(__name__)
 DEFAULT, REPLICA = "default", "replica"
 # Where the visitor's last write ended on the primary (a signed cookie, see above).
 COOKIE = "wal_position"
-# Apps whose reads always go to the primary: sessions and login throttling decide who
-# someone is; the cart's reads fill its item count in Redis, keyed by the cart alone, where
-# a stale replica read would stay for minutes.
-PRIMARY_APPS = {"sessions", "axes", "cart"}
+# Apps whose reads always go to the primary: sessions (the shop's session model lives in
+# `webapp`) and login throttling decide who someone is; the cart's reads fill its item count
+# in Redis, keyed by the cart alone, where a stale replica read would stay for minutes.
+PRIMARY_APPS = {"webapp", "sessions", "axes", "cart"}
 # URL namespaces whose pages read the primary even on GET: staff edit what they read, and
 # account pages (sign-up confirmation, password reset links) are opened from emails, often
 # in another browser than the one that wrote.
