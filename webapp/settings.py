@@ -61,6 +61,8 @@ MIDDLEWARE = [
     # Before SecurityMiddleware and CommonMiddleware: the load balancer's health checks send
     # the instance's private IP as Host and plain HTTP, and must get neither a 400 nor a redirect.
     "webapp.health.HealthCheckMiddleware",
+    # Before anything reads a session or checks CSRF: a method no page takes is a 405.
+    "webapp.security.ShopSecurityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
