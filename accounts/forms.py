@@ -2,8 +2,9 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 
-from accounts import selectors
+from accounts import selectors, services
 from accounts.models import ADDRESS_FIELDS, Address, User, normalize_email
+from webapp.clientip import client_ip
 
 
 class AdminUserCreationForm(auth_forms.AdminUserCreationForm):
@@ -78,6 +79,16 @@ class LoginForm(auth_forms.AuthenticationForm):
         # The same words for an unknown address, a wrong password and an unconfirmed account.
         "invalid_login": "That email and password do not match an account. Check both.",
     }
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's form, within the account emails' quota: past it, nothing is sent, and the
+    page that follows is the same as ever (it never says whether the address exists)."""
+
+    def save(self, *, request, **kwargs):
+        email = self.cleaned_data["email"]
+        if services.email_quota_take(address=email, client=client_ip(request)):
+            super().save(request=request, **kwargs)
 
 
 class PreferencesForm(forms.Form):

@@ -1,8 +1,12 @@
-"""Writes for accounts: sign-up, email confirmation, preferences and the address book."""
+"""Writes for accounts: sign-up, email confirmation, the account emails' quota,
+preferences and the address book."""
 
+import hashlib
+
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -24,15 +28,64 @@ def _is_pending(user: User) -> bool:
     return not user.is_active and not user.email_verified and user.last_login is None
 
 
-def user_sign_up(*, request, email: str, password: str, display_name: str = "") -> None:
+# One statement per request: old windows' rows go (skipping any another request holds, so
+# nobody waits), and both keys' counters for this window go up by one, created at 1. The
+# keys come sorted, so two requests lock shared rows in the same order and never deadlock.
+_QUOTA_SQL = """
+WITH expired AS (
+    DELETE FROM accounts_emailquota WHERE id IN (
+        SELECT id FROM accounts_emailquota WHERE window_start < %s
+        FOR UPDATE SKIP LOCKED
+    )
+)
+INSERT INTO accounts_emailquota AS quota (key, window_start, count)
+VALUES (%s, %s, 1), (%s, %s, 1)
+ON CONFLICT (key, window_start) DO UPDATE SET count = quota.count + 1
+RETURNING key, count
+"""
+
+
+def email_quota_take(*, address: str, client: str) -> bool:
+    """May the shop send one more account email (sign-up confirmation, "you already have
+    an account", password reset) to `address` at the request of `client`? The one place
+    that decides, for every such email.
+
+    Each asks counts against both the address (DJANGO_ACCOUNT_EMAILS_PER_ADDRESS an hour)
+    and the client's address (DJANGO_ACCOUNT_EMAILS_PER_CLIENT an hour), whether or not an
+    account exists, so the limit itself reveals nothing; callers answer with the same page
+    either way. Counters live in PostgreSQL (one upsert, shared by every instance): of any
+    number of concurrent asks, exactly the limit's worth get True.
+    """
+    window = timezone.now().replace(minute=0, second=0, microsecond=0)
+    limits = {
+        # Hashed: the table never holds an address someone typed, only its digest.
+        "address:" + hashlib.sha256(normalize_email(address).encode()).hexdigest(): (
+            settings.ACCOUNT_EMAILS_PER_ADDRESS
+        ),
+        f"client:{client}"[:100]: settings.ACCOUNT_EMAILS_PER_CLIENT,
+    }
+    keys = sorted(limits)
+    with connection.cursor() as cursor:
+        cursor.execute(_QUOTA_SQL, [window, keys[0], window, keys[1], window])
+        counts = dict(cursor.fetchall())
+    return all(counts[key] <= limit for key, limit in limits.items())
+
+
+def user_sign_up(
+    *, request, client: str, email: str, password: str, display_name: str = ""
+) -> None:
     """Start a sign-up without revealing whether the address is registered.
 
     A new (or still unconfirmed) address gets an inactive account and a confirmation link;
     a registered one gets an email saying so, with links to log in or reset the password.
     The visitor sees the same page either way, and both paths hash a password, so the
-    response time does not tell them apart either.
+    response time does not tell them apart either. Past the account emails' quota for the
+    address or the `client`, nothing is written or sent, and the page is still the same.
     """
     email = normalize_email(email)
+    if not email_quota_take(address=email, client=client):
+        make_password(password)  # the same work, the same page, no email
+        return
     context = {"email": email, "site": request.build_absolute_uri("/").rstrip("/")}
     try:
         with transaction.atomic():

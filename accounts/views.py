@@ -7,6 +7,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import selectors, services
 from accounts.forms import LoginForm, PreferencesForm, SignUpForm
+from webapp.clientip import client_ip
 
 
 @require_http_methods(["GET", "POST"])
@@ -17,6 +18,7 @@ def sign_up(request):
     if request.method == "POST" and form.is_valid():
         services.user_sign_up(
             request=request,
+            client=client_ip(request),
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
             display_name=form.cleaned_data["display_name"],

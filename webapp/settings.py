@@ -249,6 +249,12 @@ AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "webapp.clientip.client_ip"
 
+# Account emails (sign-up confirmations, "you already have an account" notices, password
+# resets) an hour, per address and per client address, counted in PostgreSQL across every
+# instance (accounts.services.email_quota_take): a mail bomb stops after a few.
+ACCOUNT_EMAILS_PER_ADDRESS = env.int("DJANGO_ACCOUNT_EMAILS_PER_ADDRESS", default=3)
+ACCOUNT_EMAILS_PER_CLIENT = env.int("DJANGO_ACCOUNT_EMAILS_PER_CLIENT", default=20)
+
 # --- Email ----------------------------------------------------------------------------------
 # Amazon SES through the instance role in production; EMAIL_URL otherwise (console by default).
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Corner Shop <shop@localhost>")
