@@ -122,10 +122,13 @@ if REDIS_URL:
                 "IGNORE_EXCEPTIONS": True,
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
+                # After a failure, skip Redis for a few seconds; log the outage once per
+                # interval with a count, instead of a traceback per cache call.
+                "REDIS_CLIENT_CLASS": "webapp.cache.BreakerRedis",
             },
         }
     }
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False  # webapp.cache logs outages instead
     # Sessions are written to PostgreSQL and read through Redis: a Redis restart or failover
     # empties the cache but logs nobody out, and the cart lives in PostgreSQL anyway.
     SESSION_ENGINE = "webapp.sessions"
