@@ -10,8 +10,10 @@ deploy/production.env.example; the README's configuration table documents each o
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -44,6 +46,7 @@ INSTANCE_ID = env.str("INSTANCE_ID", default="local")
 INSTALLED_APPS = [
     "accounts",
     "axes",
+    "csp",
     "catalog",
     "cart",
     "webapp",
@@ -64,6 +67,8 @@ MIDDLEWARE = [
     # Before anything reads a session or checks CSRF: a method no page takes is a 405.
     "webapp.security.ShopSecurityMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -190,11 +195,21 @@ if AWS_STORAGE_BUCKET_NAME:
             },
         },
     }
+    # Where pages load static files and media from, for the Content-Security-Policy.
+    if s3_options["custom_domain"]:
+        ASSET_ORIGINS = [f"https://{s3_options['custom_domain']}"]
+    elif endpoint_url:
+        ASSET_ORIGINS = ["{0.scheme}://{0.netloc}".format(urlsplit(endpoint_url))]
+    else:
+        ASSET_ORIGINS = sorted(
+            {f"https://{o['OPTIONS']['bucket_name']}.s3.amazonaws.com" for o in STORAGES.values()}
+        )
 else:
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     }
+    ASSET_ORIGINS = []
 
 # --- Security -----------------------------------------------------------------------------
 # How many proxies append to X-Forwarded-For in front of the app (CloudFront + ALB: 2).
@@ -219,7 +234,56 @@ if SECURE_HSTS_PRELOAD and not HTTPS:
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Over HTTPS the cookies carry the __Host- prefix: browsers then accept them only Secure,
+# for the whole site and from this host itself (no subdomain can set or shadow them).
+# Plain HTTP (tests, the local stack, make bench) keeps the plain names, which browsers
+# would refuse with the prefix.
+SESSION_COOKIE_NAME = "__Host-sessionid" if HTTPS else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if HTTPS else "csrftoken"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp), the one place the policy lives: nothing by default;
+# scripts, styles, images and fonts from the shop itself and where its static files and media
+# are; forms post only here; no frames of the shop anywhere, no plugins, no <base>. No page
+# has inline script or style, so none is allowed. Payments (Stripe.js) will add
+# https://js.stripe.com to script-src and frame-src, and Stripe's API to connect-src.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF, *ASSET_ORIGINS],
+        "style-src": [SELF, *ASSET_ORIGINS],
+        "img-src": [SELF, *ASSET_ORIGINS],
+        "font-src": [SELF, *ASSET_ORIGINS],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+        "report-uri": "/csp-report/",
+    },
+}
+# Browser features no page uses, off for the shop and anything it could ever embed.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in [
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    ]
+}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -4,7 +4,7 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.urls import include, path, re_path, register_converter
 from django.views.static import serve
 
-from webapp import views
+from webapp import csp, views
 from webapp.converters import IdConverter
 
 register_converter(IdConverter, "id")
@@ -18,6 +18,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", views.favicon),
+    # The Content-Security-Policy's report-uri (settings.CONTENT_SECURITY_POLICY).
+    path("csp-report/", csp.csp_report),
     path("accounts/", include("accounts.urls")),
     path("", include("cart.urls")),
     path("", include("catalog.urls")),
