@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Address, User, normalize_email
 from accounts.tokens import email_confirmation_token
@@ -112,6 +114,27 @@ def user_sign_up(
         template="confirm_sign_up",
         context={**context, "confirm_url": request.build_absolute_uri(path)},
     )
+
+
+RECOVERY_CODES = 10
+
+
+def staff_second_factor_enroll(*, user: User) -> tuple[str, list[str]]:
+    """Give a staff member a new second factor for the admin: an authenticator app's secret
+    and RECOVERY_CODES single-use recovery codes, replacing any they had (a lost or new
+    phone). Returns the app's otpauth:// URL (a QR code of it is what apps scan) and the
+    codes, which are shown once and stored only as the devices keep them.
+    """
+    if not user.is_staff:
+        raise ValueError(f"{user.email} is not staff: only the admin asks for a second factor")
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        app = TOTPDevice.objects.create(user=user, name="authenticator app", confirmed=True)
+        recovery = StaticDevice.objects.create(user=user, name="recovery codes", confirmed=True)
+        codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+        StaticToken.objects.bulk_create(StaticToken(device=recovery, token=c) for c in codes)
+    return app.config_url, codes
 
 
 def user_confirm_email(*, user: User) -> None:

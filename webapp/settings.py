@@ -50,7 +50,11 @@ INSTALLED_APPS = [
     "catalog",
     "cart",
     "webapp",
-    "django.contrib.admin",
+    # The admin site behind a second factor (webapp.admin.StaffAdminSite, django-otp).
+    "webapp.apps.StaffAdminConfig",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -74,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): this session passed the second factor (the admin needs it).
+    "django_otp.middleware.OTPMiddleware",
     "cart.middleware.VisitorCartMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -315,6 +321,8 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "webapp.clientip.client_ip"
+# The admin's second factor (django-otp): the issuer phone apps show beside the account.
+OTP_TOTP_ISSUER = "Corner Shop"
 
 # Account emails (sign-up confirmations, "you already have an account" notices, password
 # resets) an hour, per address and per client address, counted in PostgreSQL across every

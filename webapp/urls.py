@@ -11,9 +11,6 @@ register_converter(IdConverter, "id")
 
 handler500 = "webapp.views.server_error"
 
-admin.site.site_header = "Webshop administration"
-admin.site.site_title = "Webshop admin"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
