@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 # Debian packages the suite and the local stack need (PostgreSQL 15 comes with the image).
-SYSTEM_PACKAGES := redis-server haproxy chromium wrk
-SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/bin/chromium /usr/bin/wrk
+SYSTEM_PACKAGES := redis-server haproxy nginx chromium wrk
+SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/sbin/nginx /usr/bin/chromium \
+	/usr/bin/wrk
 
 .PHONY: run test test-fast test-stack stack stack-down release bench lint format check-deploy \
 	system-packages superuser clean

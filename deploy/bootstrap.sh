@@ -10,7 +10,9 @@
 #   3. the release step: migrations exactly once per release (`manage.py release`, under a
 #      PostgreSQL advisory lock; later instances find the release recorded and skip)
 #   4. gunicorn: the systemd unit webshop.service (EC2), or a detached process group
-#   5. exit 0 once http://127.0.0.1:<port>/readyz answers 200, non-zero after a timeout
+#   4b. nginx in front of it, buffering whole requests (deploy/nginx.conf): the systemd unit
+#      webshop-nginx.service (EC2), or a detached process (its pid in <state>/nginx/)
+#   5. exit 0 once http://127.0.0.1:<nginx port>/readyz answers 200, non-zero after a timeout
 #
 # Optional variables:
 #   BOOTSTRAP_SUPERVISOR     systemd (default) | none (a detached process group, local stack)
@@ -19,6 +21,7 @@
 #   BOOTSTRAP_PYTHON         the interpreter a new venv is made from (python3.11)
 #   BOOTSTRAP_READY_TIMEOUT  seconds to wait for /readyz (300)
 #   BOOTSTRAP_IMDS_URL       the instance metadata service (http://169.254.169.254)
+#   BOOTSTRAP_NGINX          the nginx binary (/usr/sbin/nginx)
 #   INSTANCE_ID              this instance's name; unset: the EC2 instance id from IMDSv2
 #   RELEASE_VERSION          unset: <release dir>/RELEASE, else the release dir's name
 set -euo pipefail
@@ -115,10 +118,14 @@ log "release $RELEASE_VERSION from $RELEASE_DIR, supervisor $SUPERVISOR"
   --instance "$INSTANCE_ID" || fail "the release step (migrations) failed"
 
 # --- 4. gunicorn ---------------------------------------------------------------------------
-bind=$(sed -n 's/^GUNICORN_BIND=//p' "$ENV_FILE" | tail -n 1)
-port=${bind##*:}
-port=${port:-8000}
+env_value() { sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1; }
+bind=$(env_value GUNICORN_BIND)
+bind=${bind:-127.0.0.1:8001}  # deploy/gunicorn.conf.py's default
+listen=$(env_value NGINX_LISTEN)
+listen=${listen:-0.0.0.0:8000}
+port=${listen##*:}
 gunicorn_pid=
+nginx_pid=
 if [[ $SUPERVISOR == systemd ]]; then
   id webshop &>/dev/null || useradd --system --user-group --home-dir /opt/webshop \
     --no-create-home --shell /sbin/nologin webshop
@@ -136,6 +143,9 @@ else
   if [[ -f $state/gunicorn.pid ]] && running "$(<"$state/gunicorn.pid")"; then
     fail "gunicorn already runs here (pid $(<"$state/gunicorn.pid"))"
   fi
+  if [[ -f $state/nginx/nginx.pid ]] && running "$(<"$state/nginx/nginx.pid")"; then
+    fail "nginx already runs here (pid $(<"$state/nginx/nginx.pid"))"
+  fi
   # setsid: its own process group, so the stack can stop it and its workers by one id.
   cd "$state"
   "${with_env[@]}" setsid "$VENV/bin/gunicorn" -c "$RELEASE_DIR/deploy/gunicorn.conf.py" \
@@ -144,9 +154,39 @@ else
   echo "$gunicorn_pid" >"$state/gunicorn.pid"
 fi
 
+# --- 4b. nginx in front of gunicorn --------------------------------------------------------
+NGINX=${BOOTSTRAP_NGINX:-/usr/sbin/nginx}
+[[ -x $NGINX ]] || fail "no nginx at $NGINX (dnf install nginx / apt-get install nginx)"
+render_nginx() {  # STATE_DIR OUTPUT: deploy/nginx.conf with this instance's values
+  sed -e "s|@LISTEN@|$listen|g" -e "s|@UPSTREAM@|${bind/0.0.0.0/127.0.0.1}|g" \
+    -e "s|@STATE@|$1|g" "$RELEASE_DIR/deploy/nginx.conf" >"$2"
+  "$NGINX" -t -q -e stderr -c "$2" || fail "nginx refuses $2"
+}
+if [[ $SUPERVISOR == systemd ]]; then
+  render_nginx /var/lib/webshop-nginx /etc/webshop/nginx.conf
+  chmod 0644 /etc/webshop/nginx.conf
+  install -m 0644 "$RELEASE_DIR/deploy/webshop-nginx.service" \
+    /etc/systemd/system/webshop-nginx.service
+  systemctl daemon-reload
+  systemctl enable webshop-nginx.service
+  systemctl restart webshop-nginx.service
+else
+  nginx_state=$state/nginx
+  mkdir -p "$nginx_state"
+  render_nginx "$nginx_state" "$nginx_state/nginx.conf"
+  # In the foreground of a session of its own (it writes its pid file itself); as root, its
+  # workers run as root too, so they can write the request bodies they buffer here.
+  globals="daemon off;"
+  [[ $(id -u) == 0 ]] && globals+=" user root;"
+  setsid "$NGINX" -e stderr -c "$nginx_state/nginx.conf" -g "$globals" \
+    </dev/null >>"$state/nginx.log" 2>&1 &
+  nginx_pid=$!
+fi
+
 # --- 5. ready ------------------------------------------------------------------------------
 stop_started() {
   if [[ -n $gunicorn_pid ]]; then kill -TERM -- "-$gunicorn_pid" 2>/dev/null || true; fi
+  if [[ -n $nginx_pid ]]; then kill -QUIT "$nginx_pid" 2>/dev/null || true; fi
 }
 deadline=$((SECONDS + READY_TIMEOUT))
 until "$PYTHON" -c 'import sys, urllib.request
@@ -155,7 +195,12 @@ try:
 except OSError:
     sys.exit(1)' "http://127.0.0.1:$port/readyz"; do
   if [[ -n $gunicorn_pid ]] && ! running "$gunicorn_pid"; then
+    stop_started
     fail "gunicorn exited; see $state/gunicorn.log"
+  fi
+  if [[ -n $nginx_pid ]] && ! running "$nginx_pid"; then
+    stop_started
+    fail "nginx exited; see $state/nginx.log"
   fi
   if ((SECONDS >= deadline)); then
     stop_started
@@ -163,4 +208,4 @@ except OSError:
   fi
   sleep 0.2
 done
-log "ready on port $port${gunicorn_pid:+ (gunicorn pid $gunicorn_pid)}"
+log "ready on port $port${gunicorn_pid:+ (gunicorn pid $gunicorn_pid, nginx pid $nginx_pid)}"

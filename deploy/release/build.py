@@ -26,7 +26,13 @@ DIST = ROOT / "dist"
 # The shop's Django packages (tests/test_release.py checks this against INSTALLED_APPS).
 APPS = ("webapp", "accounts", "catalog", "cart")
 # What an instance needs from deploy/: the bootstrap user data runs, and what it installs.
-INSTANCE_RUNTIME = ("deploy/bootstrap.sh", "deploy/gunicorn.conf.py", "deploy/webshop.service")
+INSTANCE_RUNTIME = (
+    "deploy/bootstrap.sh",
+    "deploy/gunicorn.conf.py",
+    "deploy/webshop.service",
+    "deploy/nginx.conf",
+    "deploy/webshop-nginx.service",
+)
 TOP_LEVEL = ("manage.py", "requirements.txt")
 # What an instance runs: manylinux wheels for glibc x86_64 (AL2023 has glibc 2.34), CPython 3.11.
 WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")

@@ -1,5 +1,6 @@
 """Throwaway servers on loopback, shared by the tests, `make bench` and the local stack:
-PostgreSQL, Redis, S3 (moto), HAProxy, the shop under gunicorn, and a client that talks to
+PostgreSQL, Redis, S3 (moto), HAProxy, the shop under gunicorn (behind nginx in the local
+stack), and a client that talks to
 the shop as a browser does. None of this is shipped to instances."""
 
 import shutil
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from deploy.servers.gunicorn import BASE_DIR, GUNICORN_CONF, AppServer
 from deploy.servers.haproxy import LoadBalancer
+from deploy.servers.nginx import NGINX, InstanceNginx, require_nginx
 from deploy.servers.postgres import POSTGRES_BIN, Postgres
 from deploy.servers.process import (
     ServiceUnavailable,
@@ -24,9 +26,11 @@ from deploy.servers.s3 import S3Server
 __all__ = [
     "BASE_DIR",
     "GUNICORN_CONF",
+    "NGINX",
     "POSTGRES_BIN",
     "REDIS_SERVER",
     "AppServer",
+    "InstanceNginx",
     "LoadBalancer",
     "Postgres",
     "Redis",
@@ -35,6 +39,7 @@ __all__ = [
     "free_low_port",
     "free_port",
     "read_pid",
+    "require_nginx",
     "throwaway_services",
     "wait_for_exit",
 ]

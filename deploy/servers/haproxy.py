@@ -137,6 +137,9 @@ defaults
     # A connection on loopback is up in microseconds; a retry waits min(this, 1 s) first.
     timeout connect 500ms
     timeout client 60s
+    # A request's headers must arrive within 10 s (slowloris); each instance's nginx then
+    # buffers the body before gunicorn sees it.
+    timeout http-request 10s
     timeout server 30s
     timeout http-keep-alive 60s
     retries 3

@@ -5,6 +5,7 @@
 |--------------------------|----------------------------------------------------------------|
 | ALB + target group       | HAProxy: round-robin, no stickiness, GET /healthz every 0.5 s  |
 | Auto Scaling group, EC2  | three gunicorns (app1-3), each started by deploy/bootstrap.sh  |
+|                          | behind its own nginx, which buffers whole requests             |
 | user data's env file     | .stack/instances/<name>/webshop.env                            |
 | RDS PostgreSQL           | PostgreSQL 15                                                  |
 | ElastiCache Redis        | Redis: no persistence, allkeys-lru, AUTH token (no TLS)        |
@@ -33,12 +34,14 @@ from dotenv import dotenv_values
 
 from deploy.release.version import source_version
 from deploy.servers import (
+    InstanceNginx,
     LoadBalancer,
     Postgres,
     Redis,
     S3Server,
     free_low_port,
     read_pid,
+    require_nginx,
     wait_for_exit,
 )
 
@@ -61,11 +64,17 @@ class StackError(RuntimeError):
 
 @dataclass
 class Instance:
-    """One app instance: its own port, working directory, env file and process group."""
+    """One app instance: its own ports (nginx's, which the load balancer targets, and
+    gunicorn's behind it), working directory, env file and process group."""
 
     name: str
     port: int
     directory: Path
+    gunicorn_port: int = 0
+
+    @property
+    def nginx(self) -> InstanceNginx:
+        return InstanceNginx(self.directory / "nginx")
 
     @property
     def env_file(self) -> Path:
@@ -119,7 +128,12 @@ class LocalStack:
     @property
     def instances(self) -> dict[str, Instance]:
         return {
-            name: Instance(name, self.ports[name], self.directory / "instances" / name)
+            name: Instance(
+                name,
+                self.ports[name],
+                self.directory / "instances" / name,
+                self.ports[f"{name}-gunicorn"],
+            )
             for name in INSTANCES
         }
 
@@ -147,7 +161,12 @@ class LocalStack:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.directory.chmod(0o755)  # PostgreSQL runs as its own user and must reach its directory
         taken: set[int] = set()
-        ports = {name: free_low_port(taken) for name in ("postgres", "redis", "s3", *INSTANCES)}
+        require_nginx()
+        gunicorns = [f"{name}-gunicorn" for name in INSTANCES]
+        ports = {
+            name: free_low_port(taken)
+            for name in ("postgres", "redis", "s3", *INSTANCES, *gunicorns)
+        }
         if lb_port is None:  # `make stack`: a port people remember, when it is free
             lb_port = LB_PORT if _port_free(LB_PORT) else 0
         ports["lb"] = lb_port or free_low_port(taken)
@@ -192,6 +211,7 @@ class LocalStack:
             self.directory / "redis" / "redis.pid",
             self.postgres.data / "postmaster.pid",
             *(i.pidfile for i in self.instances.values()),
+            *(i.nginx.pidfile for i in self.instances.values()),
         ]
         return any(read_pid(pidfile) for pidfile in pidfiles)
 
@@ -234,6 +254,7 @@ class LocalStack:
             "BOOTSTRAP_VENV": sys.prefix,
             "BOOTSTRAP_STATE_DIR": str(instance.directory),
             "BOOTSTRAP_READY_TIMEOUT": "60",
+            "BOOTSTRAP_NGINX": require_nginx(),
         }
         result = subprocess.run(
             ["bash", str(ROOT / "deploy" / "bootstrap.sh"), str(ROOT), str(instance.env_file)],
@@ -253,6 +274,7 @@ class LocalStack:
         pid = instance.pid()
         if pid is None:
             raise StackError(f"{name} is not running")
+        instance.nginx.kill()  # the whole instance dies: its nginx first, so nothing answers 502
         os.killpg(pid, signal.SIGKILL)
         wait_for_exit(pid, 10)
 
@@ -296,12 +318,12 @@ class LocalStack:
 
     def _stop_process(self, instance: Instance) -> None:
         pid = instance.pid()
-        if pid is None:
-            return
-        os.kill(pid, signal.SIGTERM)  # the master; it stops its workers gracefully
-        if not wait_for_exit(pid, STOP_SECONDS):
-            os.killpg(pid, signal.SIGKILL)
-            wait_for_exit(pid, 5)
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)  # the master; it stops its workers gracefully
+            if not wait_for_exit(pid, STOP_SECONDS):
+                os.killpg(pid, signal.SIGKILL)
+                wait_for_exit(pid, 5)
+        instance.nginx.stop()
 
     # --- shared services -----------------------------------------------------------------
     def restart_redis(self) -> None:
@@ -351,6 +373,8 @@ class LocalStack:
             pid = instance.pid()
             in_lb = stats.get(name, {}).get("status", "-")
             state = f"pid {pid}" if pid else "stopped"
+            if not instance.nginx.pid():
+                state += ", nginx stopped"
             lines.append(f"  {name}  {instance.url}  {state:<12} load balancer: {in_lb}")
         services = [
             ("PostgreSQL", self.postgres.data / "postmaster.pid", "postgres"),
@@ -432,7 +456,8 @@ class LocalStack:
             "DJANGO_PROXY_COUNT": "1",
             # Mail goes to files every instance shares, where SES would send it.
             "EMAIL_URL": f"filemail:///{self.directory / 'mail'}",
-            "GUNICORN_BIND": f"127.0.0.1:{instance.port}",
+            "NGINX_LISTEN": f"127.0.0.1:{instance.port}",
+            "GUNICORN_BIND": f"127.0.0.1:{instance.gunicorn_port}",
             "GUNICORN_WORKERS": "2",
         }
         lines = [f"{key}={value}" for key, value in values.items()]
