@@ -10,7 +10,7 @@ SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/sbin/nginx /usr/
 	/usr/bin/wrk
 
 .PHONY: run test test-fast test-stack stack stack-down release bench lint format check-deploy \
-	system-packages superuser clean
+	outdated system-packages superuser clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,18 @@ bench: $(VENV)/.installed-bench
 	@$(MAKE) --no-print-directory system-packages SYSTEM_PACKAGES="redis-server wrk" \
 		SYSTEM_COMMANDS="/usr/bin/redis-server /usr/bin/wrk"
 	$(PY) -m bench $(BENCH_ARGS)
+
+## outdated: pinned packages with newer releases (pip's own check against the index), in the
+## project's venv and, when it exists, checkov's; bump the pins in requirements*.txt and rerun
+## make test. Audits: see "Dependencies" in README.md (pip-audit, where its database is reachable)
+outdated: $(VENV)/.installed-dev
+	@echo "Project venv (requirements.txt, requirements-dev.txt, bench/requirements.txt):"
+	@$(VENV)/bin/pip list --outdated --disable-pip-version-check --exclude pip --exclude setuptools
+	@if [ -x $(CHECKOV_VENV)/bin/pip ]; then \
+		echo "checkov venv (cloudformation/requirements-checkov.txt):"; \
+		$(CHECKOV_VENV)/bin/pip list --outdated --disable-pip-version-check --exclude pip \
+			--exclude setuptools; \
+	fi
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) staticfiles media db.sqlite3
