@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
-# Debian packages the suite and the local stack need (PostgreSQL 15 comes with the image).
-SYSTEM_PACKAGES := redis-server haproxy nginx chromium wrk
+# Debian packages the suite and the local stack need (PostgreSQL 15 comes with the image;
+# systemd for `systemd-analyze`, which checks the units offline: nothing runs systemd here).
+SYSTEM_PACKAGES := redis-server haproxy nginx chromium wrk systemd
 SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/sbin/nginx /usr/bin/chromium \
-	/usr/bin/wrk
+	/usr/bin/wrk /usr/bin/systemd-analyze
 
 .PHONY: run test test-fast test-stack stack stack-down release bench lint format check-deploy \
 	outdated system-packages superuser clean
@@ -36,13 +37,15 @@ system-packages:
 			--no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
 	fi
 
-## run: serve the shop with demo data on http://127.0.0.1:8000/ (SQLite, no Redis, no S3)
+## run: serve the shop with demo data on http://127.0.0.1:8000/ (SQLite, no Redis, no S3),
+## with a worker beside it that delivers the queued email (to the console)
 run: export DJANGO_DEBUG := true
 run: $(VENV)/.installed
 	$(MANAGE) migrate --no-input
 	$(MANAGE) seed_demo
 	@echo "Admin: create your first admin user with '$(MANAGE) createsuperuser' (or 'make superuser')."
-	$(MANAGE) runserver 127.0.0.1:8000
+	$(MANAGE) run_worker & worker=$$!; trap 'kill $$worker' EXIT; \
+		$(MANAGE) runserver 127.0.0.1:8000
 
 superuser: export DJANGO_DEBUG := true
 superuser: $(VENV)/.installed

@@ -2,12 +2,14 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.signals import user_login_failed
+from django.template.loader import render_to_string
 from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import selectors, services
 from accounts.models import ADDRESS_FIELDS, Address, User, normalize_email
+from notifications.services import email_enqueue, event_key
 from webapp.clientip import client_ip
 
 
@@ -85,16 +87,6 @@ class LoginForm(auth_forms.AuthenticationForm):
     }
 
 
-class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Django's form, within the account emails' quota: past it, nothing is sent, and the
-    page that follows is the same as ever (it never says whether the address exists)."""
-
-    def save(self, *, request, **kwargs):
-        email = self.cleaned_data["email"]
-        if services.email_quota_take(address=email, client=client_ip(request)):
-            super().save(request=request, **kwargs)
-
-
 class StaffLoginForm(OTPAdminAuthenticationForm):
     """The admin's login: password, then a code from the staff member's authenticator app
     (six digits) or one of their recovery codes, on one form.
@@ -153,3 +145,32 @@ class SavedAddressForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["address"].queryset = selectors.address_list(user=user)
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's form, within the account emails' quota (past it, nothing is sent, and the
+    page that follows is the same as ever: it never says whether the address exists), with
+    its email queued for a worker instead of sent in the request."""
+
+    def save(self, *, request, **kwargs):
+        email = self.cleaned_data["email"]
+        if services.email_quota_take(address=email, client=client_ip(request)):
+            super().save(request=request, **kwargs)
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        email_enqueue(
+            # The token changes with every second and every login: one reset asked, one email.
+            key=event_key("password_reset", f"{context['uid']}/{context['token']}"),
+            kind="password_reset",
+            to=to_email,
+            subject="".join(render_to_string(subject_template_name, context).splitlines()),
+            body=render_to_string(email_template_name, context),
+        )

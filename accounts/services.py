@@ -5,7 +5,6 @@ import hashlib
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -17,12 +16,26 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Address, User, normalize_email
 from accounts.tokens import email_confirmation_token
+from notifications.services import email_enqueue, event_key
 
 
-def _send(*, to: str, template: str, context: dict) -> None:
-    subject = render_to_string(f"accounts/email/{template}_subject.txt", context).strip()
-    body = render_to_string(f"accounts/email/{template}.txt", context)
-    send_mail(subject, body, None, [to])
+def _send(*, to: str, template: str, context: dict, event: str) -> None:
+    """Queue the email in the current transaction; `event` names what caused it, so the
+    same event never makes two emails."""
+    email_enqueue(
+        key=event_key(template, event),
+        kind=template,
+        to=to,
+        subject=render_to_string(f"accounts/email/{template}_subject.txt", context).strip(),
+        body=render_to_string(f"accounts/email/{template}.txt", context),
+    )
+
+
+def _already_registered(email: str, context: dict) -> None:
+    # One notice per address per hour: a stranger signing up with someone's address over
+    # and over cannot flood their inbox.
+    hour = timezone.now().strftime("%Y%m%d%H")
+    _send(to=email, template="already_registered", context=context, event=f"{email}:{hour}")
 
 
 def _is_pending(user: User) -> bool:
@@ -81,8 +94,10 @@ def user_sign_up(
     A new (or still unconfirmed) address gets an inactive account and a confirmation link;
     a registered one gets an email saying so, with links to log in or reset the password.
     The visitor sees the same page either way, and both paths hash a password, so the
-    response time does not tell them apart either. Past the account emails' quota for the
-    address or the `client`, nothing is written or sent, and the page is still the same.
+    response time does not tell them apart either. Either email is queued in the
+    transaction that reads (or writes) the account, and sent by a worker. Past the account
+    emails' quota for the address or the `client`, nothing is written or sent, and the page
+    is still the same.
     """
     email = normalize_email(email)
     if not email_quota_take(address=email, client=client):
@@ -96,24 +111,24 @@ def user_sign_up(
                 user = User(email=email, is_active=False)
             elif not _is_pending(user):
                 make_password(password)  # the same work as a sign-up, then tell the owner
-                _send(to=email, template="already_registered", context=context)
+                _already_registered(email, context)
                 return
             user.display_name = display_name
             user.set_password(password)
             user.save()
+            uid = urlsafe_base64_encode(force_bytes(user.pk))
+            path = reverse(
+                "accounts:confirm",
+                kwargs={"uidb64": uid, "token": email_confirmation_token.make_token(user)},
+            )
+            _send(
+                to=email,
+                template="confirm_sign_up",
+                context={**context, "confirm_url": request.build_absolute_uri(path)},
+                event=path,
+            )
     except IntegrityError:  # the same address signed up at the same moment: one row wins
-        _send(to=email, template="already_registered", context=context)
-        return
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    path = reverse(
-        "accounts:confirm",
-        kwargs={"uidb64": uid, "token": email_confirmation_token.make_token(user)},
-    )
-    _send(
-        to=email,
-        template="confirm_sign_up",
-        context={**context, "confirm_url": request.build_absolute_uri(path)},
-    )
+        _already_registered(email, context)
 
 
 RECOVERY_CODES = 10

@@ -20,8 +20,6 @@ SCALE_ENDPOINTS = ("home", "search")
 
 _RESULT_LINE = re.compile(r"^BENCH-RESULT (\{.*\})$", re.MULTILINE)
 _NON_2XX_3XX = re.compile(r"^\s*Non-2xx or 3xx responses: (\d+)$", re.MULTILINE)
-# gunicorn's access log (deploy/gunicorn.conf.py): `%(h)s "%(r)s" %(s)s ...`
-_ACCESS_LINE = re.compile(r'^\S+ "(?P<request>[A-Z]+ \S+) HTTP/[\d.]+" (?P<status>\d{3}) ', re.M)
 
 
 @dataclass
@@ -109,10 +107,16 @@ def parse_wrk(output: str, *, expected_status: int) -> Run:
 
 
 def access_log_statuses(log: str, requests: set[str]) -> dict[str, int]:
-    """Statuses gunicorn logged for these requests ("METHOD /path?query"), by status."""
-    counts = Counter(
-        line["status"] for line in _ACCESS_LINE.finditer(log) if line["request"] in requests
-    )
+    """Statuses the app logged for these requests ("METHOD /path?query"), by status: its
+    one JSON line per request (webapp/logs.py), which names the path without the query."""
+    wanted = {request.split("?", 1)[0] for request in requests}
+    counts = Counter()
+    for line in log.splitlines():
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        if record.get("message") == "request" and f"{record['method']} {record['path']}" in wanted:
+            counts[str(record["status"])] += 1
     return dict(sorted(counts.items()))
 
 

@@ -91,7 +91,7 @@ class AddToCartCheck:
     """0 lost updates: the cart's total in PostgreSQL equals the adds gunicorn answered 302.
 
     wrk stops with requests in flight, so its own count of 302s is a few short of what the
-    server did; the access log counts every add the server completed.
+    server did; the app's request log counts every add the server completed.
     """
 
     def __init__(self, cart: int):

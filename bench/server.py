@@ -1,7 +1,8 @@
 """The shop under test: throwaway PostgreSQL and Redis, the project's settings, gunicorn.
 
 Everything runs on loopback from one temporary directory and is stopped by PID at the end;
-gunicorn's output (access log included) goes to a file the harness reads between runs.
+gunicorn's output (the app's JSON request log included) goes to a file the harness reads
+between runs.
 """
 
 import os

@@ -9,7 +9,6 @@ import uuid
 from datetime import timedelta
 
 from django.core.cache import cache
-from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -20,6 +19,7 @@ from cart.models import MAX_PER_LINE, Cart, CartLine, Order, OrderLine, count_ca
 from cart.selectors import checkout_problem
 from catalog.models import Product
 from catalog.services import catalog_changed
+from notifications.services import email_enqueue
 
 
 class CartError(Exception):
@@ -230,18 +230,20 @@ def _order_place(user, cart_id, address, idempotency_key, fingerprint) -> Order:
     )
     CartLine.objects.filter(cart_id=cart_id).delete()
     catalog_changed()  # stock changed: pages showing it start a new cache generation
-    transaction.on_commit(lambda: _order_confirmation_send(order, cart_id))
+    transaction.on_commit(lambda: _forget_count(cart_id))
+    _order_confirmation_send(order)
     return order
 
 
-def _order_confirmation_send(order: Order, cart_id: int) -> None:
-    _forget_count(cart_id)
+def _order_confirmation_send(order: Order) -> None:
+    """Queued in the order's transaction: no order without its email, nor the reverse."""
     context = {"order": order, "lines": order.lines.all()}
-    send_mail(
-        render_to_string("cart/email/order_confirmation_subject.txt", context).strip(),
-        render_to_string("cart/email/order_confirmation.txt", context),
-        None,
-        [order.email],
+    email_enqueue(
+        key=f"order_confirmation:{order.pk}",
+        kind="order_confirmation",
+        to=order.email,
+        subject=render_to_string("cart/email/order_confirmation_subject.txt", context).strip(),
+        body=render_to_string("cart/email/order_confirmation.txt", context),
     )
 
 

@@ -9,15 +9,20 @@
 #      to the env file
 #   3. the release step: migrations exactly once per release (`manage.py release`, under a
 #      PostgreSQL advisory lock; later instances find the release recorded and skip)
-#   4. gunicorn: the systemd unit webshop.service (EC2), or a detached process group
-#   4b. nginx in front of it, buffering whole requests (deploy/nginx.conf): the systemd unit
-#      webshop-nginx.service (EC2), or a detached process (its pid in <state>/nginx/)
-#   5. exit 0 once http://127.0.0.1:<nginx port>/readyz answers 200, non-zero after a timeout
+#   4. gunicorn and the worker (queued email, scheduled jobs: `manage.py run_worker`): the
+#      systemd units webshop.service and webshop-worker.service (EC2), or two detached
+#      process groups
+#   4b. nginx in front of gunicorn, buffering whole requests (deploy/nginx.conf): the
+#      systemd unit webshop-nginx.service (EC2), or a detached process (pid in <state>/nginx/)
+#   5. exit 0 once http://127.0.0.1:<nginx port>/readyz answers 200 and the worker still
+#      runs; after a timeout, stop all three (the units too: an instance that is not ready
+#      must not pass /healthz) and exit non-zero
 #
 # Optional variables:
 #   BOOTSTRAP_SUPERVISOR     systemd (default) | none (a detached process group, local stack)
 #   BOOTSTRAP_VENV           an existing venv to use instead of building one (supervisor none)
-#   BOOTSTRAP_STATE_DIR      supervisor none: where gunicorn.pid and gunicorn.log go ($PWD)
+#   BOOTSTRAP_STATE_DIR      supervisor none: where gunicorn.pid, worker.pid and their logs
+#                            go ($PWD)
 #   BOOTSTRAP_PYTHON         the interpreter a new venv is made from (python3.11)
 #   BOOTSTRAP_READY_TIMEOUT  seconds to wait for /readyz (300)
 #   BOOTSTRAP_IMDS_URL       the instance metadata service (http://169.254.169.254)
@@ -117,7 +122,7 @@ log "release $RELEASE_VERSION from $RELEASE_DIR, supervisor $SUPERVISOR"
 "${with_env[@]}" "$PYTHON" "$RELEASE_DIR/manage.py" release "$RELEASE_VERSION" \
   --instance "$INSTANCE_ID" || fail "the release step (migrations) failed"
 
-# --- 4. gunicorn ---------------------------------------------------------------------------
+# --- 4. gunicorn and the worker ----------------------------------------------------------
 env_value() { sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1; }
 bind=$(env_value GUNICORN_BIND)
 bind=${bind:-127.0.0.1:8001}  # deploy/gunicorn.conf.py's default
@@ -125,33 +130,42 @@ listen=$(env_value NGINX_LISTEN)
 listen=${listen:-0.0.0.0:8000}
 port=${listen##*:}
 gunicorn_pid=
+worker_pid=
 nginx_pid=
+UNITS=(webshop.service webshop-worker.service)
 if [[ $SUPERVISOR == systemd ]]; then
   id webshop &>/dev/null || useradd --system --user-group --home-dir /opt/webshop \
     --no-create-home --shell /sbin/nologin webshop
   ln -sfn "$RELEASE_DIR" /opt/webshop/current
-  install -m 0644 "$RELEASE_DIR/deploy/webshop.service" /etc/systemd/system/webshop.service
-  install -d -m 0755 /etc/systemd/system/webshop.service.d
-  printf '[Service]\nEnvironmentFile=\nEnvironmentFile=%s\n' "$ENV_FILE" \
-    >/etc/systemd/system/webshop.service.d/env-file.conf
+  install -m 0644 "$RELEASE_DIR/deploy/webshop.logrotate" /etc/logrotate.d/webshop
+  for unit in "${UNITS[@]}"; do
+    install -m 0644 "$RELEASE_DIR/deploy/$unit" "/etc/systemd/system/$unit"
+    install -d -m 0755 "/etc/systemd/system/$unit.d"
+    printf '[Service]\nEnvironmentFile=\nEnvironmentFile=%s\n' "$ENV_FILE" \
+      >"/etc/systemd/system/$unit.d/env-file.conf"
+  done
   systemctl daemon-reload
-  systemctl enable webshop.service
-  systemctl restart webshop.service
+  systemctl enable "${UNITS[@]}"
+  systemctl restart "${UNITS[@]}"
 else
   state=${BOOTSTRAP_STATE_DIR:-$PWD}
   mkdir -p "$state"
-  if [[ -f $state/gunicorn.pid ]] && running "$(<"$state/gunicorn.pid")"; then
-    fail "gunicorn already runs here (pid $(<"$state/gunicorn.pid"))"
-  fi
-  if [[ -f $state/nginx/nginx.pid ]] && running "$(<"$state/nginx/nginx.pid")"; then
-    fail "nginx already runs here (pid $(<"$state/nginx/nginx.pid"))"
-  fi
-  # setsid: its own process group, so the stack can stop it and its workers by one id.
+  for name in gunicorn worker nginx/nginx; do
+    if [[ -f $state/$name.pid ]] && running "$(<"$state/$name.pid")"; then
+      fail "$name already runs here (pid $(<"$state/$name.pid"))"
+    fi
+  done
+  # setsid: each in its own process group, so the stack can stop it and its children by
+  # one id.
   cd "$state"
   "${with_env[@]}" setsid "$VENV/bin/gunicorn" -c "$RELEASE_DIR/deploy/gunicorn.conf.py" \
     --pythonpath "$RELEASE_DIR" webapp.wsgi </dev/null >>"$state/gunicorn.log" 2>&1 &
   gunicorn_pid=$!
   echo "$gunicorn_pid" >"$state/gunicorn.pid"
+  "${with_env[@]}" setsid "$PYTHON" "$RELEASE_DIR/manage.py" run_worker \
+    </dev/null >>"$state/worker.log" 2>&1 &
+  worker_pid=$!
+  echo "$worker_pid" >"$state/worker.pid"
 fi
 
 # --- 4b. nginx in front of gunicorn --------------------------------------------------------
@@ -185,7 +199,11 @@ fi
 
 # --- 5. ready ------------------------------------------------------------------------------
 stop_started() {
-  if [[ -n $gunicorn_pid ]]; then kill -TERM -- "-$gunicorn_pid" 2>/dev/null || true; fi
+  local pid
+  if [[ $SUPERVISOR == systemd ]]; then
+    systemctl stop "${UNITS[@]}" webshop-nginx.service || true
+  fi
+  for pid in $gunicorn_pid $worker_pid; do kill -TERM -- "-$pid" 2>/dev/null || true; done
   if [[ -n $nginx_pid ]]; then kill -QUIT "$nginx_pid" 2>/dev/null || true; fi
 }
 deadline=$((SECONDS + READY_TIMEOUT))
@@ -208,4 +226,11 @@ except OSError:
   fi
   sleep 0.2
 done
-log "ready on port $port${gunicorn_pid:+ (gunicorn pid $gunicorn_pid, nginx pid $nginx_pid)}"
+if [[ -n $worker_pid ]] && ! running "$worker_pid"; then
+  stop_started
+  fail "the worker exited; see $state/worker.log"
+elif [[ $SUPERVISOR == systemd ]] && ! systemctl is-active --quiet webshop-worker.service; then
+  stop_started
+  fail "webshop-worker.service is not running; see /var/log/webshop/app.log"
+fi
+log "ready on port $port${gunicorn_pid:+ (gunicorn pid $gunicorn_pid, worker pid $worker_pid, nginx pid $nginx_pid)}"

@@ -7,6 +7,7 @@ cannot be started, pytest stops with a one-line instruction.
 import os
 import uuid
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
@@ -51,9 +52,14 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(items):
-    """Browser and stack tests start processes too: `make test-fast` leaves them all out."""
+    """Browser and stack tests start processes too, and so do those on the SMTP server:
+    `make test-fast` leaves them all out."""
     for item in items:
-        if item.get_closest_marker("browser") or item.get_closest_marker("stack"):
+        if (
+            item.get_closest_marker("browser")
+            or item.get_closest_marker("stack")
+            or {"mail_server", "smtp"} & set(item.fixturenames)
+        ):
             item.add_marker(pytest.mark.servers)
 
 
@@ -79,6 +85,29 @@ def app_server(transactional_db):
     server = start_app_server()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def mail_server():
+    """A real SMTP server (aiosmtpd) on loopback, keeping what it accepts as files."""
+    from deploy.servers import MailServer
+
+    workdir = Path(os.environ["WEBSHOP_TEST_WORKDIR"]) / "smtp"
+    server = MailServer(workdir, free_port(), workdir / "mail").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(settings, mail_server):
+    """Django's SMTP backend pointed at the suite's SMTP server; no refused recipients."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", mail_server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    mail_server.suppress()
+    yield mail_server
+    mail_server.suppress()
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -32,39 +33,55 @@ def server_user(email: str, password: str, **fields):
 @dataclass
 class AppServer(servers.AppServer):
     instance_id: str = "test-1"
-    mailbox: Path | None = None
+    mail: servers.MailServer | None = None
+    worker: servers.WorkerProcess | None = None
 
     def link_in_mail(self, pattern: str, timeout: float = 10.0) -> str:
-        """The path of the first link matching `pattern` in the mail this server sent."""
+        """The path of the first link matching `pattern` in the mail this server's worker
+        delivered to its SMTP server."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for message in sorted(self.mailbox.glob("*.log")):
-                found = re.search(rf"http://[^/\s]+({pattern})", message.read_text())
+            for message in self.mail.messages():
+                found = re.search(rf"http://[^/\s]+({pattern})", message.get_content())
                 if found:
                     return found.group(1)
             time.sleep(0.05)
         raise AssertionError(f"no email with a link like {pattern} arrived")
 
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        super().stop(sig)
+        if self.worker is not None:
+            self.worker.stop(sig)
+        if self.mail is not None:
+            self.mail.stop()
 
-def start_app_server(instance_id: str = "test-1", workers: int = 2, **env: str) -> AppServer:
-    """gunicorn on the test database and Redis, its mail written to files in `mailbox`."""
+
+def start_app_server(
+    instance_id: str = "test-1", workers: int = 2, mail: bool = True, **env: str
+) -> AppServer:
+    """gunicorn on the test database and Redis; with `mail`, also a worker that delivers
+    the queued email to an SMTP server of the server's own."""
     port = servers.free_port()
-    workdir = Path(os.environ["WEBSHOP_TEST_WORKDIR"])
-    mailbox = workdir / f"mail-{instance_id}-{port}"
-    server = AppServer(
-        port=port,
-        log=workdir / f"gunicorn-{instance_id}-{port}.log",
-        instance_id=instance_id,
-        mailbox=mailbox,
-    )
+    workdir = Path(os.environ["WEBSHOP_TEST_WORKDIR"]) / f"{instance_id}-{port}"
+    workdir.mkdir()
+    server = AppServer(port=port, log=workdir / "gunicorn.log", instance_id=instance_id)
     environment = {
         "DATABASE_URL": test_database_url(),
         "INSTANCE_ID": instance_id,
         "GUNICORN_WORKERS": str(workers),
-        "EMAIL_URL": f"filemail:///{mailbox}",
         **env,
     }
-    return server.start(environment, timeout=30)
+    if mail:
+        server.mail = servers.MailServer(workdir, servers.free_port(), workdir / "mail").start()
+        environment["EMAIL_URL"] = server.mail.url
+        server.worker = servers.WorkerProcess(workdir / "worker.log")
+    try:
+        if server.worker:
+            server.worker.start(environment)
+        return server.start(environment, timeout=30)
+    except BaseException:
+        server.stop(signal.SIGKILL)
+        raise
 
 
 def manage(*args: str, **env: str) -> None:

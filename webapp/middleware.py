@@ -1,9 +1,12 @@
-"""Response headers that tie a request to the instance and the load balancer's trace."""
+"""Response headers that tie a request to the instance and the load balancer's trace, and
+the check that a request came through CloudFront."""
 
+import hmac
 import re
 import uuid
 
 from django.conf import settings
+from django.http import HttpResponseForbidden
 
 # The ALB's trace header: `Root=1-<8 hex: epoch seconds>-<24 hex>`, perhaps with Self=,
 # Parent=, Sampled= or custom fields beside it. Anything else is not the ALB's.
@@ -40,3 +43,23 @@ def trace_id(request) -> str | None:
     if settings.PROXY_COUNT and TRACE_ID.fullmatch(trace):
         return trace
     return None
+
+
+class OriginVerifyMiddleware:
+    """With DJANGO_ORIGIN_SECRET set, answer 403 to any request without CloudFront's
+    X-Origin-Verify header (the ALB refuses those already; this holds if it ever did not).
+
+    Only such requests have the X-Forwarded-For shape that `webapp.clientip` relies on.
+    The health paths are answered before this, for the load balancer sends no header.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.secret = settings.ORIGIN_SECRET.encode()
+
+    def __call__(self, request):
+        if self.secret and not hmac.compare_digest(
+            request.headers.get("X-Origin-Verify", "").encode(), self.secret
+        ):
+            return HttpResponseForbidden("Forbidden\n", content_type="text/plain")
+        return self.get_response(request)

@@ -49,7 +49,11 @@ INSTALLED_APPS = [
     "csp",
     "catalog",
     "cart",
+    "notifications",
+    "jobs",
     "webapp",
+    "django_tasks",
+    "django_tasks_db",
     # The admin site behind a second factor (webapp.admin.StaffAdminSite, django-otp).
     "webapp.apps.StaffAdminConfig",
     "django_otp",
@@ -68,6 +72,8 @@ MIDDLEWARE = [
     # Before SecurityMiddleware and CommonMiddleware: the load balancer's health checks send
     # the instance's private IP as Host and plain HTTP, and must get neither a 400 nor a redirect.
     "webapp.health.HealthCheckMiddleware",
+    "webapp.middleware.OriginVerifyMiddleware",
+    "webapp.logs.RequestLogMiddleware",
     # Before anything reads a session or checks CSRF: a method no page takes is a 405.
     "webapp.security.ShopSecurityMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -321,6 +327,10 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "webapp.clientip.client_ip"
+# The X-Origin-Verify value CloudFront adds and the ALB requires: set, the app refuses
+# requests without it too (webapp.middleware.OriginVerifyMiddleware).
+ORIGIN_SECRET = env.str("DJANGO_ORIGIN_SECRET", default="")
+
 # The admin's second factor (django-otp): the issuer phone apps show beside the account.
 OTP_TOTP_ISSUER = "Corner Shop"
 
@@ -340,6 +350,32 @@ if AWS_SES_REGION_NAME:
     AWS_SES_REGION_ENDPOINT = f"email.{AWS_SES_REGION_NAME}.amazonaws.com"
 else:
     vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Seconds for the connect and for each exchange with the mail server; a worker's claim on
+# an email lasts three of them (notifications/services.py).
+EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", default=10)
+# Delivery attempts before an email becomes a dead letter (backoff 1 s doubling to 10 min:
+# about two hours of retries).
+MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=20)
+for name, value in [
+    ("DJANGO_EMAIL_TIMEOUT", EMAIL_TIMEOUT),
+    ("MAIL_MAX_ATTEMPTS", MAIL_MAX_ATTEMPTS),
+]:
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be at least 1, not {value}.")
+
+# --- Background work (the worker tier: `manage.py run_worker`) ------------------------------
+# django-tasks' database backend: enqueueing inserts the task's row on the caller's
+# connection, inside its transaction (no on_commit), so a task commits or rolls back with
+# the change that caused it.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Periods of the scheduled jobs in seconds, e.g. "purge_carts=3600,clear_sessions=600"
+# (jobs/schedule.py has the jobs and their daily default).
+JOB_PERIODS = {}
+for item in env.list("JOB_PERIODS", default=[]):
+    job, _, seconds = item.partition("=")
+    if not seconds.isdigit():
+        raise ImproperlyConfigured(f"JOB_PERIODS: {item!r} is not job=seconds.")
+    JOB_PERIODS[job.strip()] = int(seconds)
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -348,12 +384,26 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Logging ------------------------------------------------------------------------------
+# One JSON object per line on stdout (webapp/logs.py): time, level, logger, message, the
+# instance, the request id and user id during a request, and any `extra` fields.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "webapp.logs.RequestContextFilter"}},
     "formatters": {
-        "plain": {"format": f"%(asctime)s {INSTANCE_ID} %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
 }

@@ -64,19 +64,25 @@ def upload_release(s3, bucket: str, path: Path) -> str:
     return version
 
 
-def package_templates(s3, bucket: str, directory: Path) -> str:
-    """Upload the nested templates under a prefix named by their content; returns it.
+def template_parameter(path: Path) -> str:
+    """The root template's parameter that names a nested template: app.yaml -> AppTemplateKey."""
+    return f"{path.stem.capitalize()}TemplateKey"
 
-    The same templates always land under the same prefix, so a release that changes
-    no template leaves every nested stack's TemplateURL, and thus the stack, alone.
+
+def package_templates(s3, bucket: str, directory: Path) -> dict[str, str]:
+    """Upload each nested template under a key named by its own content; returns the
+    root template's parameters ({"AppTemplateKey": "templates/<sha>/app.yaml", ...}).
+
+    An unchanged template keeps its key, so its nested stack's TemplateURL, and thus the
+    stack, is left alone: editing one tier's template updates that tier only.
     """
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise DeployError(f"no nested templates in {directory}")
-    digest = hashlib.sha256()
+    keys = {}
     for f in files:
-        digest.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    prefix = f"templates/{digest.hexdigest()[:32]}"
-    for f in files:
-        s3.put_object(Bucket=bucket, Key=f"{prefix}/{f.name}", Body=f.read_bytes())
-    return prefix
+        body = f.read_bytes()
+        key = f"templates/{hashlib.sha256(body).hexdigest()[:32]}/{f.name}"
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        keys[template_parameter(f)] = key
+    return keys

@@ -1,15 +1,19 @@
 """Reading a change set the way a reviewer must: every change, nested stacks included.
 
 The one rule that protects data lives in `Change.danger`: a stateful resource that
-would be replaced or removed makes the whole change set dangerous, and `apply`
-refuses it unless the operator passes --allow-data-loss.
+would be replaced or removed, or changed in place in a way that destroys what it holds
+or what protects it, makes the whole change set dangerous, and `apply` refuses it unless
+the operator passes --allow-data-loss. The stack policy the tool sets (`stack_policy`)
+denies the same replacements and deletions to anyone who updates the stack without it.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-# Resources whose loss is loss of data (or of the key that decrypts it). Removing a
+# Resources whose loss is loss of data (or of the key that decrypts it, the logs, the
+# recovery points, or the distribution's domain name that DNS points at). Removing a
 # nested stack deletes everything inside it, so it counts as well.
 STATEFUL_TYPES = frozenset(
     {
@@ -20,6 +24,9 @@ STATEFUL_TYPES = frozenset(
         "AWS::S3::Bucket",
         "AWS::SecretsManager::Secret",
         "AWS::KMS::Key",
+        "AWS::Logs::LogGroup",
+        "AWS::Backup::BackupVault",
+        "AWS::CloudFront::Distribution",
         "AWS::CloudFormation::Stack",
     }
 )
@@ -27,6 +34,66 @@ STATEFUL_TYPES = frozenset(
 # "Conditional" replacement and the "Dynamic" action mean CloudFormation cannot
 # tell before it runs: for data, an unknown is treated as a yes.
 _REPLACING = frozenset({"True", "Conditional"})
+_RECREATING = frozenset({"Always", "Conditionally"})
+# Deletion and replace policies that keep the resource (or a snapshot of it).
+_KEEPING_POLICIES = frozenset({"Retain", "RetainExceptOnCreate", "Snapshot"})
+# Properties whose new value regenerates a secret: RDS and ElastiCache keep the old one.
+_SECRET_VALUE = frozenset({"GenerateSecretString", "SecretString"})
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One target of a resource change (what changes, and why, as CloudFormation says)."""
+
+    attribute: str
+    name: str = ""
+    requires_recreation: str = ""
+    evaluation: str = ""
+    before: str | None = None
+    after: str | None = None
+
+    @classmethod
+    def from_api(cls, raw: dict) -> Detail:
+        target = raw.get("Target", {})
+        return cls(
+            attribute=target.get("Attribute", ""),
+            name=target.get("Name", ""),
+            requires_recreation=target.get("RequiresRecreation", ""),
+            evaluation=raw.get("Evaluation", ""),
+            before=target.get("BeforeValue"),
+            after=target.get("AfterValue"),
+        )
+
+
+def _number(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _in_place_danger(resource_type: str, detail: Detail) -> str | None:
+    """Why an in-place change of one target destroys data or its protection."""
+    if detail.attribute in ("DeletionPolicy", "UpdateReplacePolicy"):
+        if detail.after in _KEEPING_POLICIES:
+            return None
+        return f"left without a keeping {detail.attribute} (now {detail.after or 'unknown'})"
+    if detail.attribute != "Properties":
+        return None
+    if detail.evaluation == "Dynamic" and detail.requires_recreation in _RECREATING:
+        return f"may be replaced ({detail.name} is decided only at execution)"
+    if resource_type == "AWS::SecretsManager::Secret" and detail.name in _SECRET_VALUE:
+        return "regenerated (a new value; the database or cache keeps the old one)"
+    if detail.name == "DeletionProtection" and (detail.after or "").lower() != "true":
+        return f"left without deletion protection ({detail.before} -> {detail.after})"
+    if detail.name == "BackupRetentionPeriod":
+        before, after = _number(detail.before), _number(detail.after)
+        if before is None or after is None or after < before:
+            return (
+                f"keeping fewer automated backups ({detail.before} -> {detail.after} days:"
+                " older backups are deleted)"
+            )
+    return None
 
 
 @dataclass(frozen=True)
@@ -38,6 +105,7 @@ class Change:
     action: str
     replacement: str | None = None
     targets: tuple[str, ...] = ()
+    details: tuple[Detail, ...] = ()
 
     @property
     def danger(self) -> str | None:
@@ -53,12 +121,35 @@ class Change:
         if self.action == "Modify" and self.replacement in _REPLACING:
             verb = "replaced" if self.replacement == "True" else "may be replaced"
             return f"{verb} (new physical resource, the old one is deleted)"
-        return None
+        reasons = [r for d in self.details if (r := _in_place_danger(self.resource_type, d))]
+        return "; ".join(dict.fromkeys(reasons)) or None
+
+
+def stack_policy(*, lifted: bool = False) -> str:
+    """The stack policy of every stack of the environment: any update may modify
+    resources, none may replace or delete a stateful one. `lifted` allows everything,
+    for the one update the operator agreed to with --allow-data-loss."""
+    statements = [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]
+    if not lifted:
+        statements.append(
+            {
+                "Effect": "Deny",
+                "Action": ["Update:Replace", "Update:Delete"],
+                "Principal": "*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"ResourceType": sorted(STATEFUL_TYPES)}},
+            }
+        )
+    return json.dumps({"Statement": statements})
 
 
 def _describe_all(cf, change_set_id: str) -> tuple[dict, list[dict]]:
     """The change set's description and all of its pages of changes."""
-    pages = list(cf.get_paginator("describe_change_set").paginate(ChangeSetName=change_set_id))
+    pages = list(
+        cf.get_paginator("describe_change_set").paginate(
+            ChangeSetName=change_set_id, IncludePropertyValues=True
+        )
+    )
     return pages[0], [change for page in pages for change in page.get("Changes", [])]
 
 
@@ -69,15 +160,8 @@ def collect_changes(cf, change_set_id: str, prefix: str = "") -> list[Change]:
     for item in raw:
         rc = item.get("ResourceChange", {})
         path = prefix + rc.get("LogicalResourceId", "?")
-        targets = tuple(
-            sorted(
-                {
-                    d["Target"]["Name"]
-                    for d in rc.get("Details", [])
-                    if d.get("Target", {}).get("Name")
-                }
-            )
-        )
+        details = tuple(Detail.from_api(d) for d in rc.get("Details", []))
+        targets = tuple(sorted({d.name or d.attribute for d in details if d.name or d.attribute}))
         result.append(
             Change(
                 path=path,
@@ -85,6 +169,7 @@ def collect_changes(cf, change_set_id: str, prefix: str = "") -> list[Change]:
                 action=rc.get("Action", "?"),
                 replacement=rc.get("Replacement"),
                 targets=targets,
+                details=details,
             )
         )
         nested_id = rc.get("ChangeSetId")

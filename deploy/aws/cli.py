@@ -1,10 +1,15 @@
 """Ops commands for the webshop stack: `python -m deploy.aws <command> --env <env>`.
 
-  bootstrap       create/update the artifact+log buckets stack and the us-east-1 WAF stack
+  bootstrap       create/update the artifact+log buckets stack, the us-east-1 WAF and edge
+                  alarms stack, and with --dr-region the DR region's bootstrap and DR stacks
   upload-release  put dist/webshop-<version>.tar.gz under releases/ in the artifact bucket
-  plan            package the templates, create a change set, print it, flag data loss
+  plan            package the templates, report drift, create a change set, print it, flag
+                  data loss
   apply           execute a planned change set (refused on data loss without
-                  --allow-data-loss) and follow the events to the end
+                  --allow-data-loss) and follow the events to the end; after the first
+                  create, protect the stack
+  protect         termination protection, stack policies, deletion protection (apply does
+                  it after the first create; rerun it any time)
   status          stack status, parameters that matter and outputs
   watch           follow a stack operation that is already running
   recover         continue-update-rollback for a stack in UPDATE_ROLLBACK_FAILED
@@ -30,6 +35,15 @@ from deploy.aws.cfn import DeployError
 TEMPLATES = Path(__file__).resolve().parents[2] / "cloudformation"
 WAF_REGION = "us-east-1"
 EXIT_DATA_LOSS = 3
+# The image the instances boot; x86_64 like the release's wheels (deploy/release/build.py).
+AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+# DR stack output -> main stack parameter.
+DR_PARAMETERS = {
+    "DrKeyArn": "DrKeyArn",
+    "DrBackupVaultArn": "DrBackupVaultArn",
+    "DrMediaBucketName": "DrMediaBucketName",
+}
 
 
 def stack_names(env: str) -> dict[str, str]:
@@ -37,6 +51,7 @@ def stack_names(env: str) -> dict[str, str]:
         "main": f"webshop-{env}",
         "bootstrap": f"webshop-{env}-bootstrap",
         "waf": f"webshop-{env}-waf",
+        "dr": f"webshop-{env}-dr",
     }
 
 
@@ -75,9 +90,12 @@ class Commands:
     """One method per command; clients come from one boto3 session."""
 
     def __init__(self, session, env: str, *, sleep: Callable[[float], None] = time.sleep):
+        self.session = session
         self.cf = session.client("cloudformation")
         self.cf_global = session.client("cloudformation", region_name=WAF_REGION)
         self.s3 = session.client("s3")
+        self.ec2 = session.client("ec2")
+        self.ssm = session.client("ssm")
         self.env = env
         self.names = stack_names(env)
         self.print = print
@@ -86,8 +104,8 @@ class Commands:
     def _tags(self) -> dict[str, str]:
         return {"Project": "webshop", "Environment": self.env}
 
-    def _bootstrap_outputs(self) -> dict[str, str]:
-        found = cfn.outputs(cfn.find_stack(self.cf, self.names["bootstrap"]))
+    def _bootstrap_outputs(self, cf=None) -> dict[str, str]:
+        found = cfn.outputs(cfn.find_stack(cf or self.cf, self.names["bootstrap"]))
         if "ArtifactBucketName" not in found:
             raise DeployError(
                 f"stack {self.names['bootstrap']} has no outputs; run"
@@ -115,7 +133,9 @@ class Commands:
             return code
         return self._finish(cfn.execute(cf, name, change_set, sleep=self.sleep))
 
-    def bootstrap(self, allow_data_loss: bool) -> int:
+    def bootstrap(
+        self, allow_data_loss: bool, dr_region: str | None = None, alarm_email: str | None = None
+    ) -> int:
         values = {"EnvironmentName": self.env}
         code = self._plan_and_maybe_apply(
             self.cf,
@@ -126,12 +146,38 @@ class Commands:
         )
         if code:
             return code
-        return self._plan_and_maybe_apply(
+        edge = dict(values)
+        # The distribution to watch exists once the main stack does (run bootstrap again
+        # after the first deploy).
+        distribution = cfn.outputs(cfn.find_stack(self.cf, self.names["main"])).get(
+            "DistributionId"
+        )
+        if distribution:
+            edge["DistributionId"] = distribution
+        if alarm_email is not None:
+            edge["AlarmEmail"] = alarm_email
+        code = self._plan_and_maybe_apply(
             self.cf_global,
             self.names["waf"],
             (TEMPLATES / "waf.yaml").read_text(),
+            edge,
+            allow_data_loss,
+        )
+        if code or not dr_region:
+            return code
+        cf_dr = self.session.client("cloudformation", region_name=dr_region)
+        code = self._plan_and_maybe_apply(
+            cf_dr,
+            self.names["bootstrap"],
+            (TEMPLATES / "bootstrap.yaml").read_text(),
             values,
             allow_data_loss,
+        )
+        if code:
+            return code
+        dr_values = {**values, "LogBucketName": self._bootstrap_outputs(cf_dr)["LogBucketName"]}
+        return self._plan_and_maybe_apply(
+            cf_dr, self.names["dr"], (TEMPLATES / "dr.yaml").read_text(), dr_values, allow_data_loss
         )
 
     def upload_release(self, path: Path) -> int:
@@ -141,14 +187,51 @@ class Commands:
         self.print(f"Next: python -m deploy.aws plan --env {self.env} --release {version}")
         return 0
 
-    def plan(self, release: str | None, values: dict[str, str]) -> int:
-        boot = self._bootstrap_outputs()
-        for key in ("ArtifactBucketName", "LogBucketName", "LogBucketDomainName"):
-            values.setdefault(key, boot[key])
+    def _site_values(self, values: dict[str, str], previous: dict[str, str], latest_ami: bool):
+        """What the tool looks up instead of the operator: the WAF, CloudFront's prefix
+        list, the DR stack's outputs and, on the first plan or when asked, the AMI."""
         if "WebAclArn" not in values:
             waf = cfn.outputs(cfn.find_stack(self.cf_global, self.names["waf"]))
             if "WebAclArn" in waf:
                 values["WebAclArn"] = waf["WebAclArn"]
+        if "CloudFrontPrefixListId" not in values:
+            lists = self.ec2.describe_managed_prefix_lists(
+                Filters=[{"Name": "prefix-list-name", "Values": [CLOUDFRONT_PREFIX_LIST]}]
+            )["PrefixLists"]
+            if not lists:
+                raise DeployError(f"no managed prefix list {CLOUDFRONT_PREFIX_LIST} here")
+            values["CloudFrontPrefixListId"] = lists[0]["PrefixListId"]
+        if "AmiId" not in values and (latest_ami or "AmiId" not in previous):
+            values["AmiId"] = self.ssm.get_parameter(Name=AMI_PARAMETER)["Parameter"]["Value"]
+        dr_region = values.get("DrRegion", previous.get("DrRegion", ""))
+        if dr_region:
+            cf_dr = self.session.client("cloudformation", region_name=dr_region)
+            dr = cfn.outputs(cfn.find_stack(cf_dr, self.names["dr"]))
+            if not dr:
+                raise DeployError(
+                    f"no stack {self.names['dr']} in {dr_region}; run"
+                    f" `python -m deploy.aws bootstrap --env {self.env} --dr-region {dr_region}`"
+                )
+            for output, parameter in DR_PARAMETERS.items():
+                values.setdefault(parameter, dr[output])
+
+    def _report_drift(self, name: str) -> None:
+        drifts = cfn.detect_drift(self.cf, name, sleep=self.sleep)
+        if not drifts:
+            self.print(f"Drift: none (every resource matches what {name} last deployed).")
+            return
+        self.print(f"DRIFT: {len(drifts)} resource(s) changed outside CloudFormation:")
+        for drift in drifts:
+            self.print(drift.render())
+        self.print(
+            "An update may overwrite these changes or fail on them: put them in the"
+            " templates or undo them first (deploy/README.md, 'Drift')."
+        )
+
+    def plan(self, release: str | None, values: dict[str, str], latest_ami: bool = False) -> int:
+        boot = self._bootstrap_outputs()
+        for key in ("ArtifactBucketName", "LogBucketName", "LogBucketDomainName"):
+            values.setdefault(key, boot[key])
         values.setdefault("EnvironmentName", self.env)
         if release:
             values["ReleaseVersion"] = release
@@ -160,10 +243,15 @@ class Commands:
                 "/releases/; run upload-release first"
             )
         current = cfn.find_stack(self.cf, self.names["main"])
-        check_group_sizes(values, cfn.parameters(current))
-        values["TemplatePrefix"] = artifacts.package_templates(
-            self.s3, values["ArtifactBucketName"], TEMPLATES / "stacks"
+        previous = cfn.parameters(current)
+        check_group_sizes(values, previous)
+        self._site_values(values, previous, latest_ami)
+        values.update(
+            artifacts.package_templates(self.s3, values["ArtifactBucketName"], TEMPLATES / "stacks")
         )
+        if current and current["StackStatus"] not in (*cfn.BLOCKED, "REVIEW_IN_PROGRESS"):
+            self._report_drift(self.names["main"])  # a stack never created has no drift
+        alarms = cfn.outputs(current).get("RollbackAlarmArns", "")
         change_set = cfn.create_change_set(
             self.cf,
             stack_name=self.names["main"],
@@ -171,6 +259,7 @@ class Commands:
             values=values,
             name=cfn.change_set_name(f"release-{release}" if release else "update"),
             tags=self._tags(),
+            rollback_alarms=[arn for arn in alarms.split(",") if arn],
         )
         if change_set is None:
             self.print(f"{self.names['main']}: no changes.")
@@ -201,9 +290,40 @@ class Commands:
             self.print("Refused: this change set destroys data. Re-run with --allow-data-loss")
             self.print("only after taking a snapshot and agreeing on it (deploy/README.md).")
             return code
-        return self._finish(
-            cfn.execute(self.cf, name, description["ChangeSetId"], sleep=self.sleep)
+        first_create = cfn.find_stack(self.cf, name)["StackStatus"] == "REVIEW_IN_PROGRESS"
+        if code == EXIT_DATA_LOSS:
+            with cfn.stack_policy_lifted(self.cf, name, print_line=self.print):
+                status = cfn.execute(self.cf, name, description["ChangeSetId"], sleep=self.sleep)
+        else:
+            status = cfn.execute(self.cf, name, description["ChangeSetId"], sleep=self.sleep)
+        if first_create and status == "CREATE_COMPLETE":
+            self.print("First create complete: protecting the stack.")
+            return self.protect()
+        return self._finish(status)
+
+    def protect(self) -> int:
+        """Termination protection and stack policies, then deletion protection on RDS and
+        the ALB: off during the first create so that a failed one rolls back cleanly."""
+        name = self.names["main"]
+        cfn.protect_stack(self.cf, name, print_line=self.print)
+        stack = cfn.find_stack(self.cf, name)
+        if cfn.parameters(stack).get("DeletionProtection") == "true":
+            self.print(f"{name}: deletion protection already on")
+            return 0
+        change_set = cfn.create_change_set(
+            self.cf,
+            stack_name=name,
+            template_body=None,
+            values={"DeletionProtection": "true"},
+            name=cfn.change_set_name("deletion-protection"),
+            tags=self._tags(),
         )
+        if change_set is None:
+            return 0
+        if self._preview(self.cf, change_set) == EXIT_DATA_LOSS:
+            self.print("Refused: turning on deletion protection should change nothing else.")
+            return EXIT_DATA_LOSS
+        return self._finish(cfn.execute(self.cf, name, change_set, sleep=self.sleep))
 
     def status(self) -> int:
         found = cfn.find_stack(self.cf, self.names["main"])
@@ -212,7 +332,15 @@ class Commands:
             return 1
         self.print(f"{self.names['main']}: {found['StackStatus']}")
         params = cfn.parameters(found)
-        for key in ("ReleaseVersion", "InstanceGeneration", "AsgMinSize", "AsgMaxSize"):
+        for key in (
+            "ReleaseVersion",
+            "InstanceGeneration",
+            "AmiId",
+            "AsgMinSize",
+            "AsgMaxSize",
+            "DeletionProtection",
+            "DrRegion",
+        ):
             if key in params:
                 self.print(f"  {key} = {params[key]}")
         for key, value in sorted(cfn.outputs(found).items()):
@@ -252,17 +380,23 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--env", required=True, help="environment name, e.g. prod")
         return p
 
-    p = command("bootstrap", "create or update the bootstrap and WAF stacks")
+    p = command("bootstrap", "create or update the bootstrap, WAF (and DR) stacks")
     p.add_argument("--allow-data-loss", action="store_true")
+    p.add_argument("--dr-region", help="also the bootstrap and DR stacks in this region")
+    p.add_argument("--alarm-email", help="subscribe it to the us-east-1 edge alarms")
     p = command("upload-release", "upload a release tarball to the artifact bucket")
     p.add_argument("file", type=Path, help="dist/webshop-<version>.tar.gz")
     p = command("plan", "create and print a change set for the main stack")
     p.add_argument("--release", help="release version to roll out (sets ReleaseVersion)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--parameters-file", type=Path, help='JSON object {"Key": "value"}')
+    p.add_argument(
+        "--latest-ami", action="store_true", help="move AmiId to the latest Amazon Linux 2023"
+    )
     p = command("apply", "execute a planned change set and follow it")
     p.add_argument("--change-set", required=True)
     p.add_argument("--allow-data-loss", action="store_true")
+    command("protect", "termination protection, stack policies, deletion protection")
     command("status", "print the stack's status and outputs")
     command("watch", "follow a running stack operation")
     p = command("recover", "continue-update-rollback (UPDATE_ROLLBACK_FAILED only)")
@@ -282,14 +416,16 @@ def main(
     try:
         match args.command:
             case "bootstrap":
-                return commands.bootstrap(args.allow_data_loss)
+                return commands.bootstrap(args.allow_data_loss, args.dr_region, args.alarm_email)
             case "upload-release":
                 return commands.upload_release(args.file)
             case "plan":
                 values = parse_values(args.param, args.parameters_file)
-                return commands.plan(args.release, values)
+                return commands.plan(args.release, values, args.latest_ami)
             case "apply":
                 return commands.apply(args.change_set, args.allow_data_loss)
+            case "protect":
+                return commands.protect()
             case "status":
                 return commands.status()
             case "watch":

@@ -24,12 +24,14 @@ from deploy.release.version import ROOT, VERSION_PATTERN
 
 DIST = ROOT / "dist"
 # The shop's Django packages (tests/test_release.py checks this against INSTALLED_APPS).
-APPS = ("webapp", "accounts", "catalog", "cart")
+APPS = ("webapp", "accounts", "catalog", "cart", "notifications", "jobs")
 # What an instance needs from deploy/: the bootstrap user data runs, and what it installs.
 INSTANCE_RUNTIME = (
     "deploy/bootstrap.sh",
     "deploy/gunicorn.conf.py",
     "deploy/webshop.service",
+    "deploy/webshop-worker.service",
+    "deploy/webshop.logrotate",
     "deploy/nginx.conf",
     "deploy/webshop-nginx.service",
 )

@@ -1,7 +1,7 @@
 """Throwaway servers on loopback, shared by the tests, `make bench` and the local stack:
-PostgreSQL, Redis, S3 (moto), HAProxy, the shop under gunicorn (behind nginx in the local
-stack), and a client that talks to
-the shop as a browser does. None of this is shipped to instances."""
+PostgreSQL, Redis, S3 (moto), HAProxy, SMTP (aiosmtpd), the shop under gunicorn (behind
+nginx in the local stack), its worker, and a client that talks to the shop as a browser
+does. None of this is shipped to instances."""
 
 import shutil
 import tempfile
@@ -22,6 +22,8 @@ from deploy.servers.process import (
 )
 from deploy.servers.redis import REDIS_SERVER, Redis
 from deploy.servers.s3 import S3Server
+from deploy.servers.smtp import MailServer
+from deploy.servers.worker import WorkerProcess
 
 __all__ = [
     "BASE_DIR",
@@ -32,10 +34,12 @@ __all__ = [
     "AppServer",
     "InstanceNginx",
     "LoadBalancer",
+    "MailServer",
     "Postgres",
     "Redis",
     "S3Server",
     "ServiceUnavailable",
+    "WorkerProcess",
     "free_low_port",
     "free_port",
     "read_pid",

@@ -1,15 +1,13 @@
 """The shop itself under gunicorn on loopback, as the tests and `make bench` run it (the
 local stack starts it through deploy/bootstrap.sh instead, as EC2 does)."""
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.servers.process import answers
+from deploy.servers.process import answers, start_group, stop_group
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 GUNICORN_CONF = BASE_DIR / "deploy" / "gunicorn.conf.py"
@@ -30,27 +28,16 @@ class AppServer:
 
     def start(self, environment: dict[str, str], timeout: float = 60.0) -> "AppServer":
         """Start it and return once /healthz answers (a worker has imported the app)."""
-        env = {**os.environ, **environment, "GUNICORN_BIND": f"127.0.0.1:{self.port}"}
-        with self.log.open("ab") as out:  # O_APPEND: every worker's lines land whole
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "webapp.wsgi"],
-                cwd=BASE_DIR,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.log.read_text()[-2000:]}")
-            if answers(f"{self.url}/healthz"):
-                return self
-            time.sleep(0.1)
-        self.stop(signal.SIGKILL)
-        raise TimeoutError(f"gunicorn did not answer /healthz within {timeout} s; see {self.log}")
+        self.process = start_group(
+            [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "webapp.wsgi"],
+            cwd=BASE_DIR,
+            environment={**environment, "GUNICORN_BIND": f"127.0.0.1:{self.port}"},
+            log=self.log,
+            ready=lambda: answers(f"{self.url}/healthz"),
+            timeout=timeout,
+            name="gunicorn",
+        )
+        return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            self.process.wait(timeout=40)
+        stop_group(self.process, sig)

@@ -22,6 +22,9 @@ class Postgres:
 
     directory: Path
     port: int
+    # (certificate, key) to serve TLS with, as RDS does; the key must be readable by
+    # the postgres user only.
+    tls: tuple[Path, Path] | None = None
 
     @property
     def data(self) -> Path:
@@ -53,6 +56,9 @@ class Postgres:
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=300"
         )
+        if self.tls:
+            certificate, key = self.tls
+            options += f" -c ssl=on -c ssl_cert_file={certificate} -c ssl_key_file={key}"
         self._pg_ctl("start", "-l", str(self.directory / "postgres.log"), "-o", options)
         return self
 

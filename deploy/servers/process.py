@@ -12,6 +12,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -104,6 +105,46 @@ def start_detached(command: list[str], *, pidfile: Path, log: Path, **popen) -> 
         )
     pidfile.write_text(f"{process.pid}\n")
     return process.pid
+
+
+def start_group(
+    command: list[str],
+    *,
+    cwd: Path,
+    environment: dict[str, str],
+    log: Path,
+    ready: Callable[[], bool],
+    timeout: float,
+    name: str,
+) -> subprocess.Popen:
+    """Start `command` in its own process group (stopped as one by `stop_group`), output
+    appended to `log`, and return once `ready()` is true; if it exits first, or is not
+    ready within `timeout` (then it is killed), raise with the end of its log."""
+    with log.open("ab") as out:  # O_APPEND: every process's lines land whole
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**os.environ, **environment},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited: {log.read_text()[-2000:]}")
+        if ready():
+            return process
+        time.sleep(0.05)
+    stop_group(process, signal.SIGKILL)
+    raise TimeoutError(f"{name} was not ready within {timeout} s; see {log}")
+
+
+def stop_group(process: subprocess.Popen | None, sig: int = signal.SIGTERM) -> None:
+    """Signal a process group that `start_group` started and wait for its leader."""
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, sig)
+        process.wait(timeout=40)
 
 
 def read_pid(pidfile: Path) -> int | None:

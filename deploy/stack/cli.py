@@ -17,8 +17,8 @@ PROG = "python -m deploy.stack"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="The AWS stack's topology on loopback: HAProxy, three instances, "
-        "PostgreSQL, Redis, S3 (moto).",
+        description="The AWS stack's topology on loopback: HAProxy, three instances "
+        "(gunicorn + worker), PostgreSQL, Redis, S3 (moto), SMTP (aiosmtpd).",
     )
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIRECTORY, help="state directory")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -29,10 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
         "down", help="stop all that up started, by PID, and delete the state (make stack-down)"
     )
     down.add_argument("--keep", action="store_true", help="keep the state directory (logs)")
-    commands.add_parser("status", help="what runs, and the load balancer's view of each instance")
+    commands.add_parser(
+        "status", help="what runs, the load balancer's view of each instance, the mail queue"
+    )
     for name, text in [
-        ("kill", "SIGKILL the instance's process group: a crash (no drain)"),
-        ("stop", "drain it in the load balancer (as the ALB deregisters), then SIGTERM"),
+        ("kill", "SIGKILL the instance's process groups (gunicorn, worker): a crash"),
+        ("stop", "drain it in the load balancer (as the ALB deregisters), then SIGTERM both"),
         ("start", "boot it again with deploy/bootstrap.sh; wait until the balancer has it"),
         ("restart", "stop, then start: one step of a rolling update"),
     ]:
@@ -46,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
         "restart-postgres", help="stop PostgreSQL, wait --down-for seconds, start it again"
     )
     postgres.add_argument("--down-for", type=float, default=0, help="seconds to stay down")
+    commands.add_parser(
+        "stop-mail", help="stop the SMTP server (SES down): email waits in the queue"
+    )
+    commands.add_parser("start-mail", help="start it again: the workers deliver the backlog")
     manage = commands.add_parser(
         "manage", help="manage.py against the stack's services (createsuperuser, shell, ...)"
     )
@@ -100,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             stack.restart_redis()
         elif options.command == "restart-postgres":
             stack.restart_postgres(options.down_for)
+        elif options.command == "stop-mail":
+            stack.stop_mail()
+        elif options.command == "start-mail":
+            stack.start_mail()
         elif options.command == "manage":
             result = subprocess.run(
                 [sys.executable, str(ROOT / "manage.py"), *options.args],

@@ -10,6 +10,7 @@
 | RDS PostgreSQL           | PostgreSQL 15                                                  |
 | ElastiCache Redis        | Redis: no persistence, allkeys-lru, AUTH token (no TLS)        |
 | S3 + CloudFront          | moto's S3 over HTTP; pages load static files and media from it |
+| Amazon SES               | an SMTP server (aiosmtpd) that keeps each message in mail/     |
 
 Everything runs from .stack/ (or WEBSHOP_STACK_DIR): pids, logs, env files, data.
 """
@@ -36,6 +37,7 @@ from deploy.release.version import source_version
 from deploy.servers import (
     InstanceNginx,
     LoadBalancer,
+    MailServer,
     Postgres,
     Redis,
     S3Server,
@@ -65,7 +67,8 @@ class StackError(RuntimeError):
 @dataclass
 class Instance:
     """One app instance: its own ports (nginx's, which the load balancer targets, and
-    gunicorn's behind it), working directory, env file and process group."""
+    gunicorn's behind it), working directory, env file, nginx, and two process groups
+    (gunicorn, and the worker that delivers email and runs scheduled jobs)."""
 
     name: str
     port: int
@@ -88,9 +91,17 @@ class Instance:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def worker_pidfile(self) -> Path:
+        return self.directory / "worker.pid"
+
     def pid(self) -> int | None:
         """gunicorn's master PID (also its process group) while it runs."""
         return read_pid(self.pidfile)
+
+    def worker_pid(self) -> int | None:
+        """The worker's PID (also its process group) while it runs."""
+        return read_pid(self.worker_pidfile)
 
 
 class LocalStack:
@@ -119,6 +130,10 @@ class LocalStack:
     @property
     def s3(self) -> S3Server:
         return S3Server(self.directory / "s3", self.ports["s3"])
+
+    @property
+    def mail(self) -> MailServer:
+        return MailServer(self.directory / "smtp", self.ports["smtp"], self.directory / "mail")
 
     @property
     def load_balancer(self) -> LoadBalancer:
@@ -163,10 +178,8 @@ class LocalStack:
         taken: set[int] = set()
         require_nginx()
         gunicorns = [f"{name}-gunicorn" for name in INSTANCES]
-        ports = {
-            name: free_low_port(taken)
-            for name in ("postgres", "redis", "s3", *INSTANCES, *gunicorns)
-        }
+        services = ("postgres", "redis", "s3", "smtp", *INSTANCES, *gunicorns)
+        ports = {name: free_low_port(taken) for name in services}
         if lb_port is None:  # `make stack`: a port people remember, when it is free
             lb_port = LB_PORT if _port_free(LB_PORT) else 0
         ports["lb"] = lb_port or free_low_port(taken)
@@ -179,12 +192,13 @@ class LocalStack:
         }
         self.state_file.write_text(json.dumps(self.state, indent=2) + "\n")
 
-        out("PostgreSQL (RDS), Redis (ElastiCache), S3 (moto) ...")
-        with ThreadPoolExecutor(max_workers=3) as pool:
+        out("PostgreSQL (RDS), Redis (ElastiCache), S3 (moto), SMTP (SES) ...")
+        with ThreadPoolExecutor(max_workers=4) as pool:
             for future in [
                 pool.submit(self._start_postgres),
                 pool.submit(self.redis.start),
                 pool.submit(self._start_s3),
+                pool.submit(self.mail.start),
             ]:
                 future.result()
         out("Static files: collected once, uploaded to the static bucket ...")
@@ -192,7 +206,7 @@ class LocalStack:
         for instance in self.instances.values():
             instance.directory.mkdir(parents=True, exist_ok=True)
             self._write_env_file(instance)
-        out(f"Three instances, bootstrapped together (release {self.release}) ...")
+        out(f"Three instances with their workers, together (release {self.release}) ...")
         self.bootstrap(*INSTANCES)
         if seed:
             out("Demo catalogue (images to the media bucket) ...")
@@ -208,10 +222,12 @@ class LocalStack:
         pidfiles = [
             self.directory / "haproxy" / "haproxy.pid",
             self.directory / "s3" / "moto.pid",
+            self.mail.pidfile,
             self.directory / "redis" / "redis.pid",
             self.postgres.data / "postmaster.pid",
             *(i.pidfile for i in self.instances.values()),
             *(i.nginx.pidfile for i in self.instances.values()),
+            *(i.worker_pidfile for i in self.instances.values()),
         ]
         return any(read_pid(pidfile) for pidfile in pidfiles)
 
@@ -222,6 +238,7 @@ class LocalStack:
         with ThreadPoolExecutor(max_workers=len(INSTANCES)) as pool:
             list(pool.map(self._stop_process, self.instances.values()))
         self.load_balancer.stop()
+        self.mail.stop()
         self.s3.stop()
         self.redis.stop()
         self.postgres.stop()
@@ -269,14 +286,17 @@ class LocalStack:
         return result.returncode, output
 
     def kill(self, name: str) -> None:
-        """SIGKILL the instance's process group, as when an instance dies; no drain."""
+        """SIGKILL the instance's processes (nginx, gunicorn and the worker), as when an
+        instance dies; no drain."""
         instance = self.instance(name)
-        pid = instance.pid()
-        if pid is None:
+        pids = [pid for pid in (instance.pid(), instance.worker_pid()) if pid]
+        if not pids:
             raise StackError(f"{name} is not running")
         instance.nginx.kill()  # the whole instance dies: its nginx first, so nothing answers 502
-        os.killpg(pid, signal.SIGKILL)
-        wait_for_exit(pid, 10)
+        for pid in pids:
+            os.killpg(pid, signal.SIGKILL)
+        for pid in pids:
+            wait_for_exit(pid, 10)
 
     def stop(self, name: str) -> dict[str, float]:
         """Take the instance out like the ALB's deregistration, then SIGTERM it: the load
@@ -297,8 +317,8 @@ class LocalStack:
         """Boot the instance again with the same script and env file, and wait until the load
         balancer's health checks have put it back in the pool. Returns the phases' seconds."""
         instance = self.instance(name)
-        if instance.pid() is not None:
-            raise StackError(f"{name} is already running (pid {instance.pid()})")
+        if instance.pid() is not None or instance.worker_pid() is not None:
+            raise StackError(f"{name} is already running: `stop {name}` first")
         clock = _Clock()
         self.bootstrap(name)
         clock.lap("boot")
@@ -317,9 +337,13 @@ class LocalStack:
         return {name: self.restart(name) for name in INSTANCES}
 
     def _stop_process(self, instance: Instance) -> None:
-        pid = instance.pid()
-        if pid is not None:
-            os.kill(pid, signal.SIGTERM)  # the master; it stops its workers gracefully
+        """SIGTERM gunicorn's master (it stops its workers gracefully) and the worker (it
+        finishes the email it is sending), as systemd stops the units; SIGKILL what is
+        left after STOP_SECONDS; then nginx, which has nothing left to pass on."""
+        pids = [pid for pid in (instance.pid(), instance.worker_pid()) if pid]
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)
+        for pid in pids:
             if not wait_for_exit(pid, STOP_SECONDS):
                 os.killpg(pid, signal.SIGKILL)
                 wait_for_exit(pid, 5)
@@ -341,6 +365,13 @@ class LocalStack:
         self.stop_postgres()
         time.sleep(down_for)
         self.start_postgres()
+
+    def stop_mail(self) -> None:
+        """Take the mail server away, as an SES outage: sends fail, email waits queued."""
+        self.mail.stop()
+
+    def start_mail(self) -> None:
+        self.mail.start()
 
     def manage(self, *args: str, check: bool = True) -> str:
         """Run manage.py with app1's env file (the stack's services); returns its output."""
@@ -370,21 +401,33 @@ class LocalStack:
             stats = {}
             lines.append("load balancer: NOT RUNNING")
         for name, instance in self.instances.items():
-            pid = instance.pid()
+            pid, worker = instance.pid(), instance.worker_pid()
             in_lb = stats.get(name, {}).get("status", "-")
             state = f"pid {pid}" if pid else "stopped"
+            worker_state = f"pid {worker}" if worker else "stopped"
             if not instance.nginx.pid():
                 state += ", nginx stopped"
-            lines.append(f"  {name}  {instance.url}  {state:<12} load balancer: {in_lb}")
+            lines.append(
+                f"  {name}  {instance.url}  {state:<12} load balancer: {in_lb:<6}"
+                f" worker: {worker_state}"
+            )
         services = [
             ("PostgreSQL", self.postgres.data / "postmaster.pid", "postgres"),
             ("Redis", self.directory / "redis" / "redis.pid", "redis"),
             ("S3 (moto)", self.directory / "s3" / "moto.pid", "s3"),
+            ("SMTP (SES)", self.mail.pidfile, "smtp"),
         ]
         for label, pidfile, key in services:
             state = "running" if read_pid(pidfile) else "STOPPED"
             lines.append(f"  {label:<11} 127.0.0.1:{ports[key]}  {state}")
+        lines.append(f"  {self.mail_queue()}")
         return "\n".join(lines)
+
+    def mail_queue(self) -> str:
+        """The queue's depth and its oldest pending message's age (manage.py mail_queue)."""
+        if not read_pid(self.postgres.data / "postmaster.pid"):
+            return "mail queue: unknown (PostgreSQL is stopped)"
+        return self.manage("mail_queue").strip()
 
     # --- helpers -------------------------------------------------------------------------
     def _postgres_directory(self) -> Path:
@@ -436,7 +479,7 @@ class LocalStack:
     def _write_env_file(self, instance: Instance) -> None:
         """The env file the CloudFormation user data writes, with the local services (no TLS
         on loopback, moto's endpoint and dummy keys, public-read objects instead of
-        CloudFront's Origin Access Control, mail to files instead of SES)."""
+        CloudFront's Origin Access Control, the local SMTP server instead of SES)."""
         ports = self.ports
         values = {
             "DJANGO_SECRET_KEY": self.state["secret_key"],
@@ -454,8 +497,8 @@ class LocalStack:
             # HAProxy appends the client's address to X-Forwarded-For (CloudFront and the
             # ALB make it 2 on AWS); login throttling counts per client address.
             "DJANGO_PROXY_COUNT": "1",
-            # Mail goes to files every instance shares, where SES would send it.
-            "EMAIL_URL": f"filemail:///{self.directory / 'mail'}",
+            # SES's stand-in, which keeps every message it accepts in .stack/mail/.
+            "EMAIL_URL": self.mail.url,
             "NGINX_LISTEN": f"127.0.0.1:{instance.port}",
             "GUNICORN_BIND": f"127.0.0.1:{instance.gunicorn_port}",
             "GUNICORN_WORKERS": "2",

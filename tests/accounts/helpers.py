@@ -2,11 +2,11 @@ import base64
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from django.core import mail
 from django_otp.oath import totp
 
 from accounts.models import User
 from accounts.services import staff_second_factor_enroll
+from tests.mail import outbox
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -17,7 +17,7 @@ def sign_up(client, email="ann@example.com", password=PASSWORD, **extra):
 
 
 def link_in_last_mail(pattern=r"http://testserver(/accounts/[^\s]+/)"):
-    return re.search(pattern, mail.outbox[-1].body).group(1)
+    return re.search(pattern, outbox()[-1].body).group(1)
 
 
 def confirmed_user(client, email="ann@example.com", password=PASSWORD) -> User:

@@ -2,11 +2,11 @@ import re
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.core import mail
 from django.test import Client, override_settings
 
 from accounts.models import User
 from tests.accounts.helpers import PASSWORD
+from tests.mail import outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -131,12 +131,12 @@ def test_password_reset_answers_the_same_for_unknown_addresses(client, ann):
     known = client.post("/accounts/password/reset/", {"email": "ann@example.com"})
     unknown = client.post("/accounts/password/reset/", {"email": "nobody@example.com"})
     assert known["Location"] == unknown["Location"] == "/accounts/password/reset/sent/"
-    assert [m.to for m in mail.outbox] == [["ann@example.com"]]
+    assert [m.to for m in outbox()] == [["ann@example.com"]]
 
 
 def test_password_reset_link_sets_a_new_password_once(client, ann):
     client.post("/accounts/password/reset/", {"email": "ann@example.com"})
-    link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", mail.outbox[0].body)
+    link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", outbox()[0].body)
     form_page = client.get(link.group(1), follow=True)
     assert b"Choose a new password" in form_page.content
     done = client.post(

@@ -1,8 +1,8 @@
 import pytest
-from django.core import mail
 
 from accounts.models import User
 from tests.accounts.helpers import PASSWORD, confirmed_user, link_in_last_mail, sign_up
+from tests.mail import outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -13,9 +13,9 @@ def test_sign_up_sends_a_confirmation_link_and_waits_for_it(client):
     assert response["Location"] == "/accounts/signup/done/"
     user = User.objects.get(email="ann@example.com")
     assert not user.is_active and not user.email_verified
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == ["ann@example.com"]
-    assert "/accounts/confirm/" in mail.outbox[0].body
+    assert len(outbox()) == 1
+    assert outbox()[0].to == ["ann@example.com"]
+    assert "/accounts/confirm/" in outbox()[0].body
     assert "_auth_user_id" not in client.session
 
 
@@ -52,7 +52,7 @@ def test_registered_address_gets_the_same_answer_and_a_warning_mail(client):
     fresh = sign_up(client, "bob@example.com")
     known = sign_up(client, "ann@example.com", password="another-Password-42")
     assert (known.status_code, known["Location"]) == (fresh.status_code, fresh["Location"])
-    assert "already has one" in mail.outbox[-1].body
+    assert "already has one" in outbox()[-1].body
     assert User.objects.get(email="ann@example.com").password == original
     assert client.get(known["Location"]).content == client.get(fresh["Location"]).content
 
@@ -97,7 +97,7 @@ def test_bad_sign_up_input_is_a_form_error_and_saves_nothing(client, data, field
     assert response.status_code == 200
     assert response.context["form"].errors[field]
     assert not User.objects.exists()
-    assert not mail.outbox
+    assert not outbox()
 
 
 @pytest.mark.parametrize(

@@ -28,12 +28,17 @@ BENCH-RESULT {"duration_us": 5000000, "requests": 2000, "sent": 2008, "p50_us": 
 
 ACCESS_LOG = """\
 [2026-11-23 22:26:49 +0000] [31631] [INFO] Booting worker with pid: 31631
-127.0.0.1 "POST /cart/add/ HTTP/1.1" 302 0 12ms request_id=87 served_by=bench "-"
-127.0.0.1 "POST /cart/add/ HTTP/1.1" 409 2113 9ms request_id=88 served_by=bench "-"
-127.0.0.1 "GET /cart/ HTTP/1.1" 200 3208 11ms request_id=89 served_by=bench "-"
-2026-11-23 22:27:13,009 bench WARNING django.request Conflict: /cart/add/
-127.0.0.1 "POST /cart/add/ HTTP/1.1" 302 0 4ms request_id=90 served_by=bench "-"
-127.0.0.1 "GET /?q=tea HTTP/1.1" 200 9120 20ms request_id=91 served_by=bench "-"
+{"level": "INFO", "logger": "webapp.request", "message": "request", "method": "POST", \
+"path": "/cart/add/", "status": 302, "duration_ms": 12.1}
+{"level": "INFO", "logger": "webapp.request", "message": "request", "method": "POST", \
+"path": "/cart/add/", "status": 409, "duration_ms": 9.0}
+{"level": "INFO", "logger": "webapp.request", "message": "request", "method": "GET", \
+"path": "/cart/", "status": 200, "duration_ms": 11.3}
+{"level": "WARNING", "logger": "django.request", "message": "Conflict: /cart/add/"}
+{"level": "INFO", "logger": "webapp.request", "message": "request", "method": "POST", \
+"path": "/cart/add/", "status": 302, "duration_ms": 4.2}
+{"level": "INFO", "logger": "webapp.request", "message": "request", "method": "GET", \
+"path": "/", "status": 200, "duration_ms": 20.4}
 """
 
 

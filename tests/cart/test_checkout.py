@@ -3,7 +3,6 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.core import mail
 from django.test import Client
 
 from accounts.models import Address, User
@@ -13,6 +12,7 @@ from catalog.models import Product
 from tests.accounts.helpers import PASSWORD, admin_log_in
 from tests.cart.helpers import add, quantities
 from tests.factories import make_product
+from tests.mail import outbox
 
 pytestmark = pytest.mark.django_db
 ADDRESS = {
@@ -70,8 +70,8 @@ def test_checkout_places_an_order_at_todays_prices(client, ann, django_capture_o
     lamp.save()
     page = client.get(response["Location"])
     assert b"Thank you!" in page.content and b"$20.00" in page.content
-    assert mail.outbox[-1].to == ["ann@example.com"]
-    assert order.number in mail.outbox[-1].subject
+    assert outbox()[-1].to == ["ann@example.com"]
+    assert order.number in outbox()[-1].subject
 
 
 def test_the_address_is_saved_for_next_time(client, ann):

@@ -28,7 +28,10 @@ ADDRESS = {
 @pytest.fixture(scope="module")
 def servers(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        pair = [start_app_server("instance-a"), start_app_server("instance-b")]
+        pair = [
+            start_app_server("instance-a", mail=False),
+            start_app_server("instance-b", mail=False),
+        ]
     yield pair
     for server in pair:
         server.stop()

@@ -7,8 +7,8 @@ from cfnlint.decode import cfn_yaml
 
 CFN = Path(__file__).resolve().parents[2] / "cloudformation"
 ROOT_TEMPLATE = "webshop"
-NESTED = ("network", "security", "data", "app", "edge", "monitoring")
-STANDALONE = ("bootstrap", "waf")
+NESTED = ("network", "security", "data", "app", "edge", "monitoring", "backup")
+STANDALONE = ("bootstrap", "waf", "dr")
 
 
 def _load(path: Path) -> dict:
@@ -17,7 +17,7 @@ def _load(path: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def templates() -> dict[str, dict]:
-    """Every template by short name: webshop, bootstrap, waf and the nested tiers."""
+    """Every template by short name: webshop, bootstrap, waf, dr and the nested tiers."""
     loaded = {name: _load(CFN / f"{name}.yaml") for name in (ROOT_TEMPLATE, *STANDALONE)}
     loaded.update({name: _load(CFN / "stacks" / f"{name}.yaml") for name in NESTED})
     return loaded

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from deploy.aws.cli import AMI_PARAMETER
+
 APP_PORT = 8000
 HEALTH_PATH = "/healthz"
 GRACEFUL_TIMEOUT = 30
@@ -60,7 +62,6 @@ def test_alb_idle_timeout_is_below_gunicorn_keepalive_and_hardening_is_on(app):
     assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert attrs["access_logs.s3.enabled"] == "true"
     assert attrs["access_logs.s3.bucket"] == {"Ref": "LogBucketName"}
-    assert attrs["deletion_protection.enabled"] == "true"
 
 
 def test_the_target_port_is_the_instances_nginx_which_user_data_installs(user_data):
@@ -73,29 +74,66 @@ def test_the_target_port_is_the_instances_nginx_which_user_data_installs(user_da
     assert f"keepalive_timeout {KEEPALIVE}s;" in nginx
 
 
-def test_https_with_tls13_policy_and_http_redirects(app):
+def test_deletion_protection_is_off_until_the_tool_turns_it_on(templates, app):
+    """A failed first create must be able to delete the ALB and the database."""
+    attrs = _attributes(app["LoadBalancer"]["Properties"], "LoadBalancerAttributes")
+    assert attrs["deletion_protection.enabled"] == {"Ref": "DeletionProtection"}
+    db = templates["data"]["Resources"]["Database"]["Properties"]
+    assert db["DeletionProtection"] == {"Ref": "DeletionProtection"}
+    for name in ("webshop", "app", "data"):
+        param = templates[name]["Parameters"]["DeletionProtection"]
+        assert param["Default"] == "false" and param["AllowedValues"] == ["true", "false"]
+    root = templates["webshop"]["Resources"]
+    for stack in ("AppStack", "DataStack"):
+        passed = root[stack]["Properties"]["Parameters"]["DeletionProtection"]
+        assert passed == {"Ref": "DeletionProtection"}
+
+
+def test_https_only_and_only_requests_with_the_origin_header_are_forwarded(app, templates):
     https = app["HttpsListener"]["Properties"]
     assert https["Protocol"] == "HTTPS" and https["Port"] == 443
     assert https["Certificates"] == [{"CertificateArn": {"Ref": "CertificateArn"}}]
     assert https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
-    http = app["HttpRedirectListener"]["Properties"]
-    (action,) = http["DefaultActions"]
-    assert action["Type"] == "redirect"
-    assert action["RedirectConfig"]["Protocol"] == "HTTPS"
-    assert action["RedirectConfig"]["StatusCode"] == "HTTP_301"
+    (default,) = https["DefaultActions"]
+    assert default["Type"] == "fixed-response"
+    assert default["FixedResponseConfig"]["StatusCode"] == "403"
+    listeners = [r for r in app.values() if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener"]
+    assert len(listeners) == 1  # no port 80
+    rules = [r for r in app.values() if r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"]
+    (rule,) = [r["Properties"] for r in rules]
+    assert rule["ListenerArn"] == {"Ref": "HttpsListener"}
+    (condition,) = rule["Conditions"]
+    secret = {"Fn::Sub": "{{resolve:secretsmanager:${OriginSecretArn}:SecretString:header}}"}
+    assert condition == {
+        "Field": "http-header",
+        "HttpHeaderConfig": {"HttpHeaderName": "X-Origin-Verify", "Values": [secret]},
+    }
+    assert rule["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": "TargetGroup"}}]
+    config = templates["edge"]["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    (alb,) = [o for o in config["Origins"] if o["Id"] == "alb"]
+    assert alb["OriginCustomHeaders"] == [{"HeaderName": "X-Origin-Verify", "HeaderValue": secret}]
+    origin = templates["security"]["Resources"]["OriginSecret"]
+    assert origin["Properties"]["GenerateSecretString"]["GenerateStringKey"] == "header"
+    root = templates["webshop"]["Resources"]
+    for stack in ("AppStack", "EdgeStack"):
+        passed = root[stack]["Properties"]["Parameters"]["OriginSecretArn"]
+        assert passed == {"Fn::GetAtt": ["SecurityStack", "Outputs.OriginSecretArn"]}
 
 
-def test_launch_template_imdsv2_encrypted_root_and_latest_al2023(app, templates):
+def test_launch_template_imdsv2_encrypted_root_and_an_image_kept_until_changed(app, templates):
     data = app["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
     assert data["MetadataOptions"]["HttpTokens"] == "required"
     assert data["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
     assert data["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
     root = templates["webshop"]
-    latest = root["Parameters"]["LatestAmiId"]
-    assert latest["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
-    assert latest["Default"].startswith("/aws/service/ami-amazon-linux-latest/al2023-ami-")
+    # No SSM-typed parameter: CloudFormation resolves those again at every update, which
+    # rolled the fleet whenever AWS published an image. The tool sets AmiId instead.
+    assert root["Parameters"]["AmiId"]["Type"] == "AWS::EC2::Image::Id"
+    assert "Default" not in root["Parameters"]["AmiId"]
+    assert not [p for p in root["Parameters"].values() if "SSM" in p["Type"]]
     image = root["Resources"]["AppStack"]["Properties"]["Parameters"]["ImageId"]
-    assert image == {"Fn::If": ["HasAmiId", {"Ref": "AmiId"}, {"Ref": "LatestAmiId"}]}
+    assert image == {"Ref": "AmiId"}
+    assert AMI_PARAMETER.startswith("/aws/service/ami-amazon-linux-latest/al2023-ami-")
 
 
 def test_group_uses_elb_health_checks_with_an_explicit_grace_period(app, boot_minutes):
@@ -164,8 +202,11 @@ def test_env_file_sets_exactly_what_the_app_reads(user_data):
     assert env["DJANGO_HTTPS"] == "true"
     assert env["DATABASE_URL"] == (
         "postgres://$db_user:$db_password@SAMPLE_DatabaseEndpoint:SAMPLE_DatabasePort"
-        "/webshop?sslmode=require"
+        "/webshop?sslmode=verify-full"
     )
+    # libpq checks the certificate and the host name against the region's RDS CAs.
+    assert env["PGSSLROOTCERT"] == "/etc/webshop/rds-ca.pem"
+    assert env["DJANGO_ORIGIN_SECRET"] == "$origin_secret"
     assert env["REDIS_URL"] == "rediss://:$cache_token@SAMPLE_CacheEndpoint:SAMPLE_CachePort/0"
     assert env["DJANGO_ALLOWED_HOSTS"] == env["AWS_S3_CUSTOM_DOMAIN"] == "SAMPLE_DomainName"
 
@@ -177,6 +218,61 @@ def test_env_file_is_private_and_the_bootstrap_runs_with_the_contract_arguments(
     assert "s3://SAMPLE_ArtifactBucketName/releases/webshop-$RELEASE.tar.gz" in user_data
     assert 'bash "$RELEASE_DIR/deploy/bootstrap.sh" "$RELEASE_DIR" "$ENV_FILE"' in user_data
     assert 'signal "$status"' in user_data
+
+
+def test_the_rds_ca_bundle_of_the_region_is_fetched_before_the_env_file(user_data):
+    fetch = user_data.index("https://truststore.pki.rds.amazonaws.com/$REGION/$REGION-bundle.pem")
+    assert "--fail" in user_data[user_data.rindex("curl", 0, fetch) : fetch]
+    assert "--output /etc/webshop/rds-ca.pem" in user_data
+    assert fetch < user_data.index('cat > "$ENV_FILE" <<ENV')
+
+
+def test_the_instance_signals_only_once_the_load_balancer_counts_it_healthy(user_data, tmp_path):
+    """Run the wait against a stand-in `aws` that reports the states a new target goes
+    through: the function returns only after `healthy`, and fails on a timeout."""
+    wait = re.search(r"^healthy_in_target_group\(\) \{\n.*?^\}\n", user_data, re.S | re.M)
+    assert wait
+    assert "healthy_in_target_group 300 || status=1" in user_data
+    assert user_data.index("healthy_in_target_group 300") < user_data.index('signal "$status"')
+    states = tmp_path / "states"
+    states.write_text("initial\nunhealthy\nhealthy\n")
+    fake = tmp_path / "bin" / "aws"
+    fake.parent.mkdir()
+    fake.write_text(
+        '#!/bin/bash\necho "$*" >> "$CALLS"\nhead -n 1 "$STATES"; sed -i 1d "$STATES"\n'
+    )
+    fake.chmod(0o755)
+    env_file = tmp_path / "webshop.env"
+    env_file.write_text("INSTANCE_ID=i-0new\n")
+    script = f"{wait[0]}\nsleep() {{ :; }}\nhealthy_in_target_group 60\n"
+    environment = {
+        "PATH": f"{fake.parent}:/usr/bin:/bin",
+        "CALLS": str(tmp_path / "calls"),
+        "STATES": str(states),
+        "ENV_FILE": str(env_file),
+        "REGION": "eu-west-1",
+    }
+    subprocess.run(["bash", "-c", script], check=True, env=environment)
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert len(calls) == 3
+    assert "--target-group-arn SAMPLE_TargetGroup --targets Id=i-0new" in calls[0]
+    states.write_text("")  # never healthy: SECONDS cannot be faked, so a 0 s budget
+    failed = subprocess.run(
+        ["bash", "-c", script.replace("healthy_in_target_group 60", "healthy_in_target_group 0")],
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert failed.returncode == 1 and "does not count i-0new healthy" in failed.stderr
+
+
+def test_app_logs_and_agent_metrics_are_shipped_per_group(user_data, app):
+    assert '"file_path": "/var/log/webshop/app.log"' in user_data
+    assert '"log_group_name": "SAMPLE_AppLogGroup"' in user_data
+    assert '"aggregation_dimensions": [["AutoScalingGroupName"]]' in user_data
+    role = app["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (ship,) = [s for s in role if s["Sid"] == "ShipLogs"]
+    assert {"Fn::GetAtt": ["AppLogGroup", "Arn"]} in ship["Resource"]
 
 
 def test_signal_names_the_group_that_waits_for_it(user_data, app):

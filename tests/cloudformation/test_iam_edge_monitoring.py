@@ -4,7 +4,7 @@ from tests.cloudformation.conftest import of_type
 
 # Actions with no resource-level permissions; "*" is the only resource they take.
 RESOURCELESS = (
-    {"cloudwatch:PutMetricData"}
+    {"cloudwatch:PutMetricData", "elasticloadbalancing:DescribeTargetHealth"}
     | {
         f"ssmmessages:{a}"
         for a in (
@@ -56,6 +56,7 @@ def test_instance_role_reaches_its_own_buckets_secrets_and_identity_only(templat
         {"Ref": "DatabaseSecretArn"},
         {"Ref": "CacheAuthSecretArn"},
         {"Ref": "DjangoSecretKeyArn"},
+        {"Ref": "OriginSecretArn"},
     ]
     assert by_sid["DecryptOwnSecrets"]["Condition"]["StringEquals"]["kms:ViaService"]
     ses = by_sid["SendMailAsTheShop"]
@@ -98,23 +99,142 @@ def test_static_files_are_cached_a_year_with_nothing_but_the_path_in_the_key(tem
     assert key["HeadersConfig"]["HeaderBehavior"] == "none"
 
 
-def test_alarms_cover_what_ops_act_on(resources):
-    metrics = {
-        (r["Properties"]["Namespace"], r["Properties"]["MetricName"])
-        for _, _, r in of_type(resources, "AWS::CloudWatch::Alarm")
+def _alarms(templates, name):
+    return {
+        logical: r["Properties"]
+        for logical, r in templates[name]["Resources"].items()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
     }
+
+
+def test_alarms_cover_what_ops_act_on(templates):
+    alarms = _alarms(templates, "monitoring")
+    metrics = {(a["Namespace"], a["MetricName"]) for a in alarms.values()}
     assert metrics == {
         ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"),
         ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
         ("AWS/ApplicationELB", "UnHealthyHostCount"),
+        ("AWS/ApplicationELB", "TargetResponseTime"),
+        ("AWS/AutoScaling", "GroupInServiceInstances"),
         ("AWS/EC2", "CPUUtilization"),
+        ("CWAgent", "mem_used_percent"),
+        ("CWAgent", "disk_used_percent"),
         ("AWS/RDS", "FreeStorageSpace"),
+        ("AWS/RDS", "FreeableMemory"),
+        ("AWS/RDS", "DiskQueueDepth"),
         ("AWS/RDS", "DatabaseConnections"),
         ("AWS/RDS", "CPUUtilization"),
         ("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"),
+        ("AWS/ElastiCache", "EngineCPUUtilization"),
+        ("AWS/ElastiCache", "Evictions"),
     }
-    for _, logical, r in of_type(resources, "AWS::CloudWatch::Alarm"):
-        assert r["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical
+    for logical, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical
+    assert alarms["TargetP99LatencyAlarm"]["ExtendedStatistic"] == "p99"
+    assert alarms["InServiceInstancesAlarm"]["Threshold"] == {"Ref": "AsgMinSize"}
+    assert alarms["InServiceInstancesAlarm"]["ComparisonOperator"] == "LessThanThreshold"
+    # Both Redis nodes: after a failover either can be the primary.
+    for metric in ("EngineCPUUtilization", "Evictions", "DatabaseMemoryUsagePercentage"):
+        nodes = {
+            a["Dimensions"][0]["Value"]["Fn::Sub"]
+            for a in alarms.values()
+            if a["MetricName"] == metric
+        }
+        assert nodes == {"${CacheReplicationGroupId}-001", "${CacheReplicationGroupId}-002"}
+
+
+def test_agent_metrics_alarmed_on_are_the_ones_the_agent_rolls_up_per_group(templates):
+    for name in ("InstanceMemoryAlarm", "InstanceDiskAlarm"):
+        alarm = _alarms(templates, "monitoring")[name]
+        assert alarm["Dimensions"] == [
+            {"Name": "AutoScalingGroupName", "Value": {"Ref": "AutoScalingGroupName"}}
+        ]
+
+
+def test_cloudfront_and_waf_alarms_live_in_us_east_1_where_their_metrics_are(templates):
+    waf = templates["waf"]
+    alarms = _alarms(templates, "waf")
+    assert {(a["Namespace"], a["MetricName"]) for a in alarms.values()} == {
+        ("AWS/CloudFront", "5xxErrorRate"),
+        ("AWS/WAFV2", "BlockedRequests"),
+    }
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": "EdgeAlarmTopic"}]
+    assert waf["Resources"]["Cloudfront5xxAlarm"]["Condition"] == "HasDistribution"
+    assert waf["Rules"]["OnlyInUsEast1"]
+
+
+def test_the_rollback_triggers_are_the_5xx_and_unhealthy_host_alarms(templates):
+    value = templates["monitoring"]["Outputs"]["RollbackAlarmArns"]["Value"]
+    assert value == {
+        "Fn::Join": [
+            ",",
+            [
+                {"Fn::GetAtt": ["LoadBalancer5xxAlarm", "Arn"]},
+                {"Fn::GetAtt": ["Target5xxAlarm", "Arn"]},
+                {"Fn::GetAtt": ["UnhealthyHostsAlarm", "Arn"]},
+            ],
+        ]
+    }
+    root = templates["webshop"]["Outputs"]["RollbackAlarmArns"]["Value"]
+    assert root == {"Fn::GetAtt": ["MonitoringStack", "Outputs.RollbackAlarmArns"]}
+
+
+def test_the_dashboard_shows_the_fleet_the_data_tier_and_the_edge(templates):
+    import json
+    import re
+
+    body = templates["monitoring"]["Resources"]["Dashboard"]["Properties"]["DashboardBody"]
+    rendered = re.sub(r"\$\{([\w:]+)\}", "1", body["Fn::Sub"])
+    widgets = json.loads(rendered)["widgets"]
+    shown = set()
+    for widget in widgets:
+        for metric in widget["properties"]["metrics"]:
+            names = [m for m in metric if isinstance(m, str)]
+            if names and names[0] != "...":  # "..." repeats the line above
+                shown.add(names[1])
+            for m in metric:
+                if isinstance(m, dict) and "expression" in m:
+                    shown.add(re.search(r'MetricName=\\?"(\w+)', m["expression"])[1])
+    assert {
+        "RequestCount",
+        "TargetResponseTime",
+        "HTTPCode_Target_5XX_Count",
+        "HealthyHostCount",
+        "CPUUtilization",
+        "DatabaseConnections",
+        "FreeableMemory",
+        "ReplicaLag",
+        "EngineCPUUtilization",
+        "DatabaseMemoryUsagePercentage",
+        "QueueDepth",
+        "5xxErrorRate",
+        "BlockedRequests",
+    } <= shown
+    stats = json.dumps(widgets)
+    assert '"stat": "p50"' in stats and '"stat": "p99"' in stats
+    edge = [w for w in widgets if "CloudFront" in w["properties"]["title"]]
+    assert edge[0]["properties"]["region"] == "us-east-1"
+
+
+def test_the_budget_mails_the_alarm_topic_for_this_environment_only(templates):
+    res = templates["monitoring"]["Resources"]
+    budget = res["MonthlyBudget"]["Properties"]
+    assert budget["Budget"]["BudgetLimit"] == {"Amount": {"Ref": "MonthlyBudgetUsd"}, "Unit": "USD"}
+    assert budget["Budget"]["CostFilters"] == {
+        "TagKeyValue": [{"Fn::Sub": "user:Environment$${EnvironmentName}"}]
+    }
+    for notification in budget["NotificationsWithSubscribers"]:
+        assert notification["Subscribers"] == [
+            {"SubscriptionType": "SNS", "Address": {"Ref": "AlarmTopic"}}
+        ]
+    topic_policy = res["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert {s["Principal"]["Service"] for s in topic_policy} == {
+        "cloudwatch.amazonaws.com",
+        "budgets.amazonaws.com",
+    }
+    key = templates["security"]["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+    assert "budgets.amazonaws.com" in [s["Principal"].get("Service") for s in key]
 
 
 def test_outputs_give_ops_the_site_and_what_they_operate(templates):

@@ -1,5 +1,6 @@
-"""Who may talk to whom: internet -> ALB 80/443, ALB -> instances 8000, instances ->
-RDS 5432 and Redis 6379. Nothing else, and no SSH anywhere."""
+"""Who may talk to whom: CloudFront -> ALB 443 (nothing from anywhere else, no port 80),
+ALB -> instances 8000, instances -> RDS 5432 and Redis 6379. Nothing else, and no SSH
+anywhere."""
 
 from tests.cloudformation.conftest import of_type
 
@@ -9,6 +10,8 @@ ANYWHERE = "0.0.0.0/0"
 def _peer(rule, key_group, key_cidr):
     if key_group in rule:
         return rule[key_group]["Ref"]
+    if "SourcePrefixListId" in rule:
+        return rule["SourcePrefixListId"]["Ref"]
     cidr = rule.get(key_cidr)
     return cidr["Ref"] if isinstance(cidr, dict) else cidr
 
@@ -51,8 +54,7 @@ def _rules(templates, direction):
 
 def test_ingress_is_exactly_the_contract(templates):
     assert _rules(templates, "ingress") == {
-        ("AlbSecurityGroup", "tcp", 443, 443, ANYWHERE),
-        ("AlbSecurityGroup", "tcp", 80, 80, ANYWHERE),
+        ("AlbSecurityGroup", "tcp", 443, 443, "CloudFrontPrefixListId"),
         ("AppSecurityGroup", "tcp", 8000, 8000, "AlbSecurityGroup"),
         ("DatabaseSecurityGroup", "tcp", 5432, 5432, "AppSecurityGroup"),
         ("CacheSecurityGroup", "tcp", 6379, 6379, "AppSecurityGroup"),
@@ -117,3 +119,17 @@ def test_groups_are_attached_where_the_contract_says(templates):
         {"Ref": "DatabaseSecurityGroupId"}
     ]
     assert data["Cache"]["Properties"]["SecurityGroupIds"] == [{"Ref": "CacheSecurityGroupId"}]
+
+
+def test_the_alb_admits_cloudfront_only_and_the_tool_names_the_prefix_list(templates):
+    param = templates["security"]["Parameters"]["CloudFrontPrefixListId"]
+    assert param["AllowedPattern"] == "^pl-[0-9a-f]{8,17}$"
+    root = templates["webshop"]["Resources"]["SecurityStack"]["Properties"]["Parameters"]
+    assert root["CloudFrontPrefixListId"] == {"Ref": "CloudFrontPrefixListId"}
+    from deploy.aws.cli import CLOUDFRONT_PREFIX_LIST
+
+    assert CLOUDFRONT_PREFIX_LIST == "com.amazonaws.global.cloudfront.origin-facing"
+
+
+def test_no_checkov_skip_is_left_on_the_load_balancer_group(templates):
+    assert "Metadata" not in templates["security"]["Resources"]["AlbSecurityGroup"]

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from deploy.aws.artifacts import template_parameter
 from tests.cloudformation.conftest import CFN, NESTED
 
 NESTED_STACKS = {
@@ -14,6 +15,7 @@ NESTED_STACKS = {
     "AppStack": "app",
     "EdgeStack": "edge",
     "MonitoringStack": "monitoring",
+    "BackupStack": "backup",
 }
 
 
@@ -23,10 +25,16 @@ def test_the_tiers_are_the_nested_stacks_of_the_root(templates):
         for logical, r in templates["webshop"]["Resources"].items()
         if r["Type"] == "AWS::CloudFormation::Stack"
     }
-    assert {k: v.rsplit("/", 1)[1] for k, v in stacks.items()} == {
-        k: f"{v}.yaml" for k, v in NESTED_STACKS.items()
-    }
-    assert all("${TemplatePrefix}" in url for url in stacks.values())
+    assert set(stacks) == set(NESTED_STACKS)
+    # Each tier's own key (named by its content, deploy/aws/artifacts.py): an edit to one
+    # template changes one TemplateURL, so only that tier updates.
+    for logical, url in stacks.items():
+        tier = NESTED_STACKS[logical]
+        parameter = template_parameter(CFN / "stacks" / f"{tier}.yaml")
+        assert url.endswith("/${" + parameter + "}"), (logical, url)
+        assert templates["webshop"]["Parameters"][parameter]["AllowedPattern"].endswith(
+            f"/{tier}\\.yaml$"
+        )
     assert sorted(p.stem for p in (CFN / "stacks").glob("*.yaml")) == sorted(NESTED)
 
 

@@ -3,12 +3,13 @@ change sets created, described and executed, events followed. Everything here is
 what moto implements; tests/deploy_tool/test_stubbed.py covers what it cannot."""
 
 import io
+import shutil
 import tarfile
 
 import pytest
 
-from deploy.aws import cfn
-from deploy.aws.cli import main
+from deploy.aws import artifacts, cfn
+from deploy.aws.cli import AMI_PARAMETER, CLOUDFRONT_PREFIX_LIST, TEMPLATES, main
 from tests.deploy_tool.conftest import no_sleep
 
 # moto creates what it implements and says so for the rest (bucket policies, WAF).
@@ -121,15 +122,31 @@ def test_plan_packages_the_tiers_and_previews_the_whole_stack(
         for p in cf.describe_change_set(ChangeSetName=summary["ChangeSetId"])["Parameters"]
     }
     assert params["ArtifactBucketName"] == bootstrap_outputs["ArtifactBucketName"]
-    keys = [
-        o["Key"]
-        for o in aws.client("s3").list_objects_v2(
-            Bucket=params["ArtifactBucketName"], Prefix=params["TemplatePrefix"] + "/"
-        )["Contents"]
-    ]
-    assert sorted(k.rsplit("/", 1)[1] for k in keys) == [
-        "app.yaml", "data.yaml", "edge.yaml", "monitoring.yaml", "network.yaml", "security.yaml"
-    ]  # fmt: skip
+    s3 = aws.client("s3")
+    tiers = ["app", "backup", "data", "edge", "monitoring", "network", "security"]
+    for tier in tiers:
+        key = params[f"{tier.capitalize()}TemplateKey"]
+        assert key.endswith(f"/{tier}.yaml")
+        assert s3.head_object(Bucket=params["ArtifactBucketName"], Key=key)["ContentLength"] > 0
+    # Looked up, not asked for: the image of the first deploy and CloudFront's prefix list.
+    ami = aws.client("ssm").get_parameter(Name=AMI_PARAMETER)["Parameter"]["Value"]
+    assert params["AmiId"] == ami
+    (prefix_list,) = aws.client("ec2").describe_managed_prefix_lists(
+        Filters=[{"Name": "prefix-list-name", "Values": [CLOUDFRONT_PREFIX_LIST]}]
+    )["PrefixLists"]
+    assert params["CloudFrontPrefixListId"] == prefix_list["PrefixListId"]
+
+
+def test_editing_one_template_changes_only_its_key(aws, bootstrap_outputs, tmp_path):
+    bucket = bootstrap_outputs["ArtifactBucketName"]
+    copy = tmp_path / "stacks"
+    shutil.copytree(TEMPLATES / "stacks", copy)
+    before = artifacts.package_templates(aws.client("s3"), bucket, copy)
+    monitoring = copy / "monitoring.yaml"
+    monitoring.write_text(monitoring.read_text() + "\n# an edit\n")
+    after = artifacts.package_templates(aws.client("s3"), bucket, copy)
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {"MonitoringTemplateKey"}
 
 
 def test_plan_refuses_a_release_that_was_not_uploaded(aws, bootstrap_outputs, capsys):

@@ -16,6 +16,13 @@ RUNBOOK = (Path(__file__).resolve().parents[2] / "deploy" / "README.md").read_te
     "heading",
     [
         "## First deploy",
+        "### When the first create fails",
+        "## Drift",
+        "## Health: dashboard, alarms, logs",
+        "## Backups and disaster recovery",
+        "### A region fails: the whole stack in the DR region",
+        "### Restore drill",
+        "## What it costs",
         "## Routine update: a new release",
         "### Migrations during the rolling window",
         "## Rollback",
@@ -43,3 +50,19 @@ def test_every_tool_command_in_the_runbook_parses():
 def test_runbook_never_deletes_the_stack_to_leave_a_failed_rollback():
     section = RUNBOOK.split("## When an update fails to roll back", 1)[1].split("\n## ", 1)[0]
     assert "delete-stack" not in section and "recover --env" in section
+
+
+def test_the_disaster_recovery_section_rebuilds_the_stack_in_the_dr_region_with_the_tool():
+    section = RUNBOOK.split("### A region fails", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"python -m deploy\.aws ([^\n`]+)", section)
+    parsed = [build_parser().parse_args(shlex.split(re.sub(r"<[^>]+>", "X", c))) for c in commands]
+    assert {p.command for p in parsed} >= {"upload-release", "plan", "apply"}
+    assert all(p.region == "$DR" for p in parsed)
+    assert "--allow-data-loss" in section and "DbSnapshotIdentifier" in section
+
+
+def test_the_cost_table_states_its_date_and_where_its_prices_come_from():
+    section = RUNBOOK.split("## What it costs", 1)[1].split("\n## ", 1)[0]
+    assert "2026-12-01" in section and "could not be fetched" in section
+    for item in ("EC2", "NAT", "endpoints", "RDS", "ElastiCache", "ALB", "CloudFront", "backup"):
+        assert item in section, item

@@ -1,6 +1,7 @@
 """A shopper as the fault tests drive one: the shop's URLs and form fields, in one place."""
 
 import json
+import re
 import textwrap
 import time
 from collections import Counter
@@ -16,6 +17,17 @@ GREETING = "Hi, {name}"
 CART_ADD = "/cart/add/"  # fields: product (id), quantity, csrfmiddlewaretoken; 302 when added
 CATALOGUE = "/"
 PRODUCT = "/products/{slug}/"
+SIGN_UP = "/accounts/signup/"  # fields: email, password1, password2; 302 when accepted
+PASSWORD_RESET = "/accounts/password/reset/"  # field: email; 302 whether or not it is known
+CHECKOUT = "/checkout/"  # the shipping address (ADDRESS's fields); 302 to the review
+REVIEW = "/checkout/review/"  # idempotency_key, fingerprint, test_payment; 302 to the order
+ADDRESS = {
+    "full_name": "Ann Lee",
+    "line1": "1 High Street",
+    "city": "Bristol",
+    "postcode": "BS1 4DJ",
+    "country": "United Kingdom",
+}
 TIMEOUT = 15  # seconds; a request slower than this counts as failed
 
 
@@ -123,6 +135,44 @@ class Shopper:
         if response is None or response.status_code >= 500:
             self.maybe_added[product_id] += quantity
         return self._outcome("POST", CART_ADD, response, note, ok=False)
+
+    def request_password_reset(self) -> Outcome:
+        response, note = self.request(
+            "POST", PASSWORD_RESET, data={"email": self.email, **self.browser.csrf()}
+        )
+        ok = response is not None and response.status_code == 302
+        return self._outcome("POST", PASSWORD_RESET, response, note, ok)
+
+    def place_order(self, product_id: int) -> list[Outcome]:
+        """Add one of a product, give the address, review, place: every request's outcome
+        (the steps stop at the first that fails)."""
+        outcomes = [self.add_to_cart(product_id)]
+        if outcomes[-1].ok:
+            outcomes.append(self._step("POST", CHECKOUT, 302, ADDRESS)[0])
+        if outcomes[-1].ok:
+            outcome, review = self._step("GET", REVIEW, 200)
+            outcomes.append(outcome)
+        if outcomes[-1].ok:
+            form = dict(re.findall(r'name="(idempotency_key|fingerprint)" value="([^"]*)"', review))
+            outcomes.append(self._step("POST", REVIEW, 302, {**form, "test_payment": "on"})[0])
+        return outcomes
+
+    def _step(self, method, path, expected, data=None) -> tuple[Outcome, str]:
+        kwargs = {"data": {**data, **self.browser.csrf()}} if data is not None else {}
+        response, note = self.request(method, path, **kwargs)
+        ok = response is not None and response.status_code == expected
+        text = response.text if response is not None else ""
+        return self._outcome(method, path, response, note, ok), text
+
+
+def sign_up(base_url: str, email: str, password: str) -> Outcome:
+    """A new visitor signs up (the confirmation link goes to `email`)."""
+    visitor = Shopper(base_url, email, password, name="")
+    visitor.request("GET", SIGN_UP)
+    data = {"email": email, "password1": password, "password2": password}
+    response, note = visitor.request("POST", SIGN_UP, data={**data, **visitor.browser.csrf()})
+    ok = response is not None and response.status_code == 302
+    return visitor._outcome("POST", SIGN_UP, response, note, ok)
 
 
 def cart_problems(shopper: Shopper, cart: dict[int, int]) -> list[str]:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -120,13 +121,22 @@ def bootstrap(release_dir: Path, env_file: Path, state_dir: Path, **env: str):
     )
 
 
-def stop_gunicorn(state_dir: Path) -> None:
-    """Stop what the bootstrap started: gunicorn and the nginx in front of it."""
-    pid = read_pid(state_dir / "gunicorn.pid")
-    if pid:
-        os.killpg(pid, signal.SIGTERM)
-        wait_for_exit(pid, 40)
+def stop_instance(state_dir: Path) -> None:
+    """Stop what the bootstrap started: gunicorn, the worker and nginx."""
+    for pidfile in ("gunicorn.pid", "worker.pid"):
+        pid = read_pid(state_dir / pidfile)
+        if pid:
+            os.killpg(pid, signal.SIGTERM)
+            wait_for_exit(pid, 40)
     InstanceNginx(state_dir / "nginx").stop()
+
+
+def wait_for_line(log: Path, text: str, timeout: float = 60) -> None:
+    """Until `text` is in `log` (the worker may still be importing when /readyz answers)."""
+    deadline = time.monotonic() + timeout
+    while text not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline, f"{log} never said {text!r}"
+        time.sleep(0.1)
 
 
 def query(database_url: str, sql: str) -> list[tuple]:
@@ -148,10 +158,12 @@ def test_the_artifact_holds_the_app_wheels_and_static_manifest(artifact):
     assert release == VERSION
     for name in ["manage.py", "requirements.txt", "deploy/bootstrap.sh", "deploy/webshop.service"]:
         assert name in names
+    assert "deploy/webshop-worker.service" in names and "notifications/tasks.py" in names
     assert "deploy/gunicorn.conf.py" in names and "webapp/settings.py" in names
     assert "catalog/migrations/0001_initial.py" in names
     wheels = {n.split("/")[1].split("-")[0].lower() for n in names if n.startswith("wheels/")}
     assert {"django", "gunicorn", "psycopg2_binary", "boto3", "django_storages"} <= wheels
+    assert {"django_tasks", "django_tasks_db"} <= wheels
     assert re.search(r'"css/shop\.css": "css/shop\.[0-9a-f]{12}\.css"', manifest)
     # An allow-list: the shop's packages and the instance runtime, nothing else.
     top = {name.split("/")[0] for name in names}
@@ -193,11 +205,13 @@ def test_an_instance_boots_from_the_artifact_with_its_id_from_imdsv2(
         assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
         served_by = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert served_by.headers["X-Served-By"] == EC2_INSTANCE_ID
+        assert read_pid(state / "worker.pid"), "the worker does not run"
+        wait_for_line(state / "worker.log", "worker on i-0123456789abcdef0")
         assert query(fresh_database, "SELECT version, applied_by FROM webapp_release") == [
             (VERSION, EC2_INSTANCE_ID)
         ]
     finally:
-        stop_gunicorn(state)
+        stop_instance(state)
 
 
 def test_three_instances_starting_at_once_migrate_exactly_once(fresh_database, tmp_path):
@@ -230,7 +244,7 @@ def test_three_instances_starting_at_once_migrate_exactly_once(fresh_database, t
         assert query(fresh_database, duplicates) == []
     finally:
         for name in runs:
-            stop_gunicorn(tmp_path / name)
+            stop_instance(tmp_path / name)
 
 
 def test_bootstrap_fails_when_the_database_is_unreachable(tmp_path):
@@ -269,8 +283,9 @@ def test_bootstrap_gives_up_when_readyz_never_answers_200(fresh_database, tmp_pa
     output, _ = process.communicate(timeout=60)
     assert process.returncode != 0
     assert "did not answer 200 within 4 s" in output
-    pid = int((tmp_path / "gunicorn.pid").read_text())
-    assert wait_for_exit(pid, 40), "the bootstrap left gunicorn running"
+    for pidfile in ("gunicorn.pid", "worker.pid"):
+        pid = int((tmp_path / pidfile).read_text())
+        assert wait_for_exit(pid, 40), f"the bootstrap left {pidfile} running"
     nginx = read_pid(tmp_path / "nginx" / "nginx.pid")  # gone once nginx has exited
     assert nginx is None or wait_for_exit(nginx, 40), "the bootstrap left nginx running"
 
@@ -291,3 +306,23 @@ def test_the_systemd_unit_runs_gunicorn_as_the_contract_says():
     assert service["KillMode"] == "mixed"
     assert int(service["TimeoutStopSec"]) > 30
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_the_worker_unit_runs_beside_the_web_unit_with_the_same_environment():
+    units = {}
+    for name in ("webshop.service", "webshop-worker.service"):
+        unit = configparser.ConfigParser(strict=False, interpolation=None)
+        unit.optionxform = str
+        unit.read(ROOT / "deploy" / name)
+        units[name] = unit
+    web, worker = units["webshop.service"]["Service"], units["webshop-worker.service"]["Service"]
+    for key in ("User", "EnvironmentFile", "WorkingDirectory", "Restart", "ProtectSystem"):
+        assert worker[key] == web[key], key
+    assert worker["ExecStart"] == (
+        "/opt/webshop/current/.venv/bin/python /opt/webshop/current/manage.py run_worker"
+    )
+    # Longer than three mail timeouts (30 s): the email being sent is finished and recorded.
+    assert int(worker["TimeoutStopSec"]) > 30
+    assert units["webshop-worker.service"]["Install"]["WantedBy"] == "multi-user.target"
+    bootstrap = (ROOT / "deploy" / "bootstrap.sh").read_text()
+    assert "UNITS=(webshop.service webshop-worker.service)" in bootstrap

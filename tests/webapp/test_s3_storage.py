@@ -31,7 +31,7 @@ def test_release_publishes_hashed_files_with_long_cache_headers(s3_environment):
 def test_pages_load_assets_and_uploaded_images_from_s3(s3_environment):
     environment, _s3 = s3_environment
     make_product(name="Brass Lamp", slug="brass-lamp")
-    server = start_app_server(instance_id="s3", **environment)
+    server = start_app_server(instance_id="s3", mail=False, **environment)
     try:
         admin = ShopClient(server.url)
         staff = server_user(

@@ -61,7 +61,7 @@ def load_settings(environment: dict[str, str]) -> dict:
 def test_production_settings_keep_nothing_on_the_instance():
     settings = load_settings(production_environment())
     assert settings["engine"] == "django.db.backends.postgresql"
-    assert settings["sslmode"] == "require"
+    assert settings["sslmode"] == "verify-full"
     assert settings["conn_max_age"] > 0 and settings["health_checks"]
     assert settings["cache"] == "django_redis.cache.RedisCache"
     assert settings["cache_location"].startswith("rediss://")

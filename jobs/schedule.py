@@ -1,0 +1,58 @@
+"""The scheduled jobs and how often each runs (JOB_PERIODS overrides the periods)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+DAY = 24 * 60 * 60
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: int  # seconds; periods start at multiples of it since the epoch (UTC midnight)
+    run: Callable[[], str]  # does the work, returns a line for the run's outcome
+
+
+def _purge_carts() -> str:
+    from cart.services import carts_purge
+
+    return f"purged {carts_purge(days=30)} cart(s) untouched for 30 days"
+
+
+def _clear_sessions() -> str:
+    # What `manage.py clearsessions` does: cookie-less visitors leave a session per page.
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    return "expired sessions deleted"
+
+
+def _prune_history() -> str:
+    from jobs.services import history_prune
+
+    return history_prune()
+
+
+JOBS = {
+    job.name: job
+    for job in [
+        Job("purge_carts", DAY, _purge_carts),
+        Job("clear_sessions", DAY, _clear_sessions),
+        Job("prune_history", DAY, _prune_history),
+    ]
+}
+
+
+def jobs() -> list[Job]:
+    """Every job with its period, JOB_PERIODS applied; refuses unknown names."""
+    periods = settings.JOB_PERIODS
+    unknown = sorted(set(periods) - set(JOBS))
+    if unknown:
+        raise ImproperlyConfigured(
+            f"JOB_PERIODS names unknown job(s) {', '.join(unknown)}; known: {', '.join(JOBS)}."
+        )
+    if any(seconds < 1 for seconds in periods.values()):
+        raise ImproperlyConfigured("JOB_PERIODS: every period must be at least 1 second.")
+    return [Job(job.name, periods.get(job.name, job.every), job.run) for job in JOBS.values()]
