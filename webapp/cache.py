@@ -29,7 +29,12 @@ OUTAGE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class Breaker:
-    """One Redis server's state as this process sees it; shared by its threads."""
+    """One Redis server's state as this process sees it; shared by its threads.
+
+    Log lines are decided under the lock and written after it is released: writing a log
+    record may itself touch the cache (the log filter reads the request's session), which
+    must find the lock free.
+    """
 
     def __init__(self, name: str, clock=time.monotonic):
         self.name = name
@@ -43,11 +48,12 @@ class Breaker:
     def allow(self) -> bool:
         """False while the breaker is open: the caller must not touch Redis."""
         with self._lock:
-            if self.clock() < self._open_until:
-                self._missed += 1
-                self._log_if_due()
-                return False
-            return True
+            if self.clock() >= self._open_until:
+                return True
+            self._missed += 1
+            line = self._line_if_due()
+        _write(line)
+        return False
 
     def failed(self, error: Exception) -> None:
         with self._lock:
@@ -56,9 +62,12 @@ class Breaker:
             self._missed += 1
             if self._down_since is None:
                 self._down_since = now
-                self._log(f"Redis {self.name} unreachable ({type(error).__name__}: {error})")
+                line = self._line(
+                    f"Redis {self.name} unreachable ({type(error).__name__}: {error})"
+                )
             else:
-                self._log_if_due()
+                line = self._line_if_due()
+        _write(line)
 
     def succeeded(self) -> None:
         if self._down_since is None:  # the usual case: no lock, nothing to do
@@ -66,25 +75,26 @@ class Breaker:
         with self._lock:
             if self._down_since is None:
                 return
-            down_for = self.clock() - self._down_since
-            logger.warning(
-                "Redis %s answers again after %.0f s; %d cache calls failed or were "
-                "skipped since the last line",
+            line = (
+                "Redis %s answers again after %.0f s; %d cache calls failed or were skipped "
+                "since the last line",
                 self.name,
-                down_for,
+                self.clock() - self._down_since,
                 self._missed,
             )
             self._down_since = None
             self._open_until = 0.0
             self._missed = 0
+        _write(line)
 
-    def _log_if_due(self) -> None:
-        if self.clock() - self._logged_at >= LOG_SECONDS:
-            down_for = self.clock() - (self._down_since or self.clock())
-            self._log(f"Redis {self.name} still unreachable after {down_for:.0f} s")
+    def _line_if_due(self) -> tuple | None:
+        if self.clock() - self._logged_at < LOG_SECONDS:
+            return None
+        down_for = self.clock() - (self._down_since or self.clock())
+        return self._line(f"Redis {self.name} still unreachable after {down_for:.0f} s")
 
-    def _log(self, what: str) -> None:
-        logger.warning(
+    def _line(self, what: str) -> tuple:
+        line = (
             "%s: cache calls skip it for %.0f s at a time (misses, not errors); %d failed "
             "or were skipped since the last line",
             what,
@@ -93,6 +103,12 @@ class Breaker:
         )
         self._logged_at = self.clock()
         self._missed = 0
+        return line
+
+
+def _write(line: tuple | None) -> None:
+    if line is not None:
+        logger.warning(*line)
 
 
 # One breaker per connection pool (django-redis shares a pool per server between the

@@ -2,6 +2,7 @@
 logged once, not as a traceback per cache call: against a real Redis this test stops."""
 
 import logging
+import threading
 import time
 
 import pytest
@@ -80,3 +81,25 @@ def test_redis_is_skipped_for_a_few_seconds_then_tried_again(shop_cache, server,
         assert "answers again" in caplog.records[-1].getMessage()
     finally:
         breaker.clock = time.monotonic
+
+
+def test_writing_the_outage_line_may_use_the_cache_itself(shop_cache, server):
+    """The shop's log filter reads the request's session, which may read the cache: the
+    breaker must not hold its lock while it logs (that call would wait on it for ever)."""
+
+    class ReadsTheCache(logging.Filter):
+        def filter(self, record):
+            shop_cache.get("session-of-the-request")
+            return True
+
+    reentrant = ReadsTheCache()
+    logging.getLogger("webapp.cache").addFilter(reentrant)
+    try:
+        shop_cache.set("probe", 1)
+        server.stop()
+        call = threading.Thread(target=shop_cache.get, args=("probe",), daemon=True)
+        call.start()
+        call.join(timeout=15)
+        assert not call.is_alive(), "a cache call deadlocked on the breaker while logging"
+    finally:
+        logging.getLogger("webapp.cache").removeFilter(reentrant)
