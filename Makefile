@@ -6,12 +6,12 @@ PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 # Debian packages the suite and the local stack need (PostgreSQL 15 comes with the image;
 # systemd for `systemd-analyze`, which checks the units offline: nothing runs systemd here).
-SYSTEM_PACKAGES := redis-server haproxy chromium wrk systemd
-SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/bin/chromium /usr/bin/wrk \
-	/usr/bin/systemd-analyze
+SYSTEM_PACKAGES := redis-server haproxy nginx chromium wrk systemd
+SYSTEM_COMMANDS := /usr/bin/redis-server /usr/sbin/haproxy /usr/sbin/nginx /usr/bin/chromium \
+	/usr/bin/wrk /usr/bin/systemd-analyze
 
 .PHONY: run test test-fast test-stack stack stack-down release bench lint format check-deploy \
-	system-packages superuser screenshots clean
+	outdated system-packages superuser screenshots clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -103,6 +103,18 @@ bench: $(VENV)/.installed-bench
 ## throwaway servers, driven by Chromium with Playwright; about 20 s)
 screenshots: $(VENV)/.installed-dev system-packages
 	$(PY) -m docs.screenshots
+
+## outdated: pinned packages with newer releases (pip's own check against the index), in the
+## project's venv and, when it exists, checkov's; bump the pins in requirements*.txt and rerun
+## make test. Audits: see "Dependencies" in README.md (pip-audit, where its database is reachable)
+outdated: $(VENV)/.installed-dev
+	@echo "Project venv (requirements.txt, requirements-dev.txt, bench/requirements.txt):"
+	@$(VENV)/bin/pip list --outdated --disable-pip-version-check --exclude pip --exclude setuptools
+	@if [ -x $(CHECKOV_VENV)/bin/pip ]; then \
+		echo "checkov venv (cloudformation/requirements-checkov.txt):"; \
+		$(CHECKOV_VENV)/bin/pip list --outdated --disable-pip-version-check --exclude pip \
+			--exclude setuptools; \
+	fi
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) staticfiles media db.sqlite3

@@ -3,11 +3,16 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.signals import user_login_failed
 from django.template.loader import render_to_string
+from django_otp.admin import OTPAdminAuthenticationForm
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import selectors, services
 from accounts.models import ADDRESS_FIELDS, Address, User, normalize_email
 from notifications.services import email_enqueue, event_key
+from webapp.clientip import client_ip
 
 
 class AdminUserCreationForm(auth_forms.AdminUserCreationForm):
@@ -82,6 +87,39 @@ class LoginForm(auth_forms.AuthenticationForm):
         # The same words for an unknown address, a wrong password and an unconfirmed account.
         "invalid_login": "That email and password do not match an account. Check both.",
     }
+
+
+class StaffLoginForm(OTPAdminAuthenticationForm):
+    """The admin's login: password, then a code from the staff member's authenticator app
+    (six digits) or one of their recovery codes, on one form.
+
+    A wrong code counts as a failed login in the shop's throttle (django-axes), together
+    with wrong passwords on this form and on the shop's: five, and the address is locked
+    out from that client, here and there alike.
+    """
+
+    otp_token = forms.CharField(
+        label="Code from your authenticator app, or a recovery code",
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def _chosen_device(self, user):
+        # Six digits are the app's; anything else can only be a recovery code. Choosing
+        # here spares staff a device menu, and a failed code throttles one device only.
+        token = (self.cleaned_data.get("otp_token") or "").strip()
+        model = TOTPDevice if len(token) == 6 and token.isdigit() else StaticDevice
+        return model.objects.devices_for_user(user, confirmed=True).first()
+
+    def clean_otp(self, user):
+        try:
+            super().clean_otp(user)
+        except forms.ValidationError:
+            if user is not None:
+                user_login_failed.send(
+                    sender=__name__, credentials={"username": user.email}, request=self.request
+                )
+            raise
 
 
 class PreferencesForm(forms.Form):
@@ -210,7 +248,14 @@ class SavedAddressForm(forms.Form):
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Django's form, with its email queued for a worker instead of sent in the request."""
+    """Django's form, within the account emails' quota (past it, nothing is sent, and the
+    page that follows is the same as ever: it never says whether the address exists), with
+    its email queued for a worker instead of sent in the request."""
+
+    def save(self, *, request, **kwargs):
+        email = self.cleaned_data["email"]
+        if services.email_quota_take(address=email, client=client_ip(request)):
+            super().save(request=request, **kwargs)
 
     def send_mail(
         self,

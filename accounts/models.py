@@ -136,3 +136,24 @@ class FormDraft(models.Model):
 
     def __str__(self):
         return f"{self.form} draft of {self.user}"
+
+
+class EmailQuota(models.Model):
+    """How many account emails one key (an address, a client) asked for in one window.
+
+    Counted in PostgreSQL, so the limit holds across every instance and survives a Redis
+    restart; `accounts.services.email_quota_take` is the only writer.
+    """
+
+    key = models.CharField(max_length=100)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="email_quota_key_window")
+        ]
+        indexes = [models.Index(fields=["window_start"], name="email_quota_window")]
+
+    def __str__(self):
+        return f"{self.key} {self.window_start:%Y-%m-%d %H:%M}: {self.count}"

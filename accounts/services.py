@@ -1,18 +1,22 @@
-"""Writes for accounts: sign-up, email confirmation and change, preferences, the address
-book, signed-in devices, form drafts, and closing an account."""
+"""Writes for accounts: sign-up, email confirmation and change, the account emails' quota,
+preferences, the address book, signed-in devices, form drafts, and closing an account."""
 
+import hashlib
 from datetime import timedelta
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import DRAFT_TTL_DAYS, Address, FormDraft, User, normalize_email
 from accounts.selectors import session_ref
@@ -50,16 +54,66 @@ def _is_pending(user: User) -> bool:
     return not user.is_active and not user.email_verified and user.last_login is None
 
 
-def user_sign_up(*, request, email: str, password: str, display_name: str = "") -> None:
+# One statement per request: old windows' rows go (skipping any another request holds, so
+# nobody waits), and both keys' counters for this window go up by one, created at 1. The
+# keys come sorted, so two requests lock shared rows in the same order and never deadlock.
+_QUOTA_SQL = """
+WITH expired AS (
+    DELETE FROM accounts_emailquota WHERE id IN (
+        SELECT id FROM accounts_emailquota WHERE window_start < %s
+        FOR UPDATE SKIP LOCKED
+    )
+)
+INSERT INTO accounts_emailquota AS quota (key, window_start, count)
+VALUES (%s, %s, 1), (%s, %s, 1)
+ON CONFLICT (key, window_start) DO UPDATE SET count = quota.count + 1
+RETURNING key, count
+"""
+
+
+def email_quota_take(*, address: str, client: str) -> bool:
+    """May the shop send one more account email (sign-up confirmation, "you already have
+    an account", password reset) to `address` at the request of `client`? The one place
+    that decides, for every such email.
+
+    Each asks counts against both the address (DJANGO_ACCOUNT_EMAILS_PER_ADDRESS an hour)
+    and the client's address (DJANGO_ACCOUNT_EMAILS_PER_CLIENT an hour), whether or not an
+    account exists, so the limit itself reveals nothing; callers answer with the same page
+    either way. Counters live in PostgreSQL (one upsert, shared by every instance): of any
+    number of concurrent asks, exactly the limit's worth get True.
+    """
+    window = timezone.now().replace(minute=0, second=0, microsecond=0)
+    limits = {
+        # Hashed: the table never holds an address someone typed, only its digest.
+        "address:" + hashlib.sha256(normalize_email(address).encode()).hexdigest(): (
+            settings.ACCOUNT_EMAILS_PER_ADDRESS
+        ),
+        f"client:{client}"[:100]: settings.ACCOUNT_EMAILS_PER_CLIENT,
+    }
+    keys = sorted(limits)
+    with connection.cursor() as cursor:
+        cursor.execute(_QUOTA_SQL, [window, keys[0], window, keys[1], window])
+        counts = dict(cursor.fetchall())
+    return all(counts[key] <= limit for key, limit in limits.items())
+
+
+def user_sign_up(
+    *, request, client: str, email: str, password: str, display_name: str = ""
+) -> None:
     """Start a sign-up without revealing whether the address is registered.
 
     A new (or still unconfirmed) address gets an inactive account and a confirmation link;
     a registered one gets an email saying so, with links to log in or reset the password.
     The visitor sees the same page either way, and both paths hash a password, so the
     response time does not tell them apart either. Either email is queued in the
-    transaction that reads (or writes) the account, and sent by a worker.
+    transaction that reads (or writes) the account, and sent by a worker. Past the account
+    emails' quota for the address or the `client`, nothing is written or sent, and the page
+    is still the same.
     """
     email = normalize_email(email)
+    if not email_quota_take(address=email, client=client):
+        make_password(password)  # the same work, the same page, no email
+        return
     context = {"email": email, "site": request.build_absolute_uri("/").rstrip("/")}
     try:
         with transaction.atomic():
@@ -86,6 +140,27 @@ def user_sign_up(*, request, email: str, password: str, display_name: str = "") 
             )
     except IntegrityError:  # the same address signed up at the same moment: one row wins
         _already_registered(email, context)
+
+
+RECOVERY_CODES = 10
+
+
+def staff_second_factor_enroll(*, user: User) -> tuple[str, list[str]]:
+    """Give a staff member a new second factor for the admin: an authenticator app's secret
+    and RECOVERY_CODES single-use recovery codes, replacing any they had (a lost or new
+    phone). Returns the app's otpauth:// URL (a QR code of it is what apps scan) and the
+    codes, which are shown once and stored only as the devices keep them.
+    """
+    if not user.is_staff:
+        raise ValueError(f"{user.email} is not staff: only the admin asks for a second factor")
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        app = TOTPDevice.objects.create(user=user, name="authenticator app", confirmed=True)
+        recovery = StaticDevice.objects.create(user=user, name="recovery codes", confirmed=True)
+        codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+        StaticToken.objects.bulk_create(StaticToken(device=recovery, token=c) for c in codes)
+    return app.config_url, codes
 
 
 def user_confirm_email(*, user: User) -> None:
@@ -123,13 +198,16 @@ def _link(*, site: str, name: str, user: User, token: str) -> str:
     return site + reverse(name, kwargs={"uidb64": uid, "token": token})
 
 
-def user_email_change_request(*, user: User, new_email: str, site: str) -> None:
+def user_email_change_request(*, user: User, new_email: str, site: str, client: str) -> None:
     """Ask to log in with `new_email` from now on: the login changes only when a link sent
     to that address is followed (user_email_change_confirm); the current address gets a
     notice. If another account already uses the new address, its mailbox is told so
     instead: the page the shopper sees is the same, so nobody learns which addresses have
-    accounts."""
+    accounts. Within the account emails' quota, like every account email: past it, the
+    same page and no email."""
     new_email = normalize_email(new_email)
+    if not email_quota_take(address=new_email, client=client):
+        return
     context = {"user": user, "old_email": user.email, "new_email": new_email, "site": site}
     with transaction.atomic():  # the emails are queued with the change that causes them
         user.pending_email = new_email

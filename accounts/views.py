@@ -20,6 +20,7 @@ from accounts.forms import (
     SignUpForm,
     draft_form,
 )
+from webapp.clientip import client_ip
 
 
 @require_http_methods(["GET", "POST"])
@@ -30,6 +31,7 @@ def sign_up(request):
     if request.method == "POST" and form.is_valid():
         services.user_sign_up(
             request=request,
+            client=client_ip(request),
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
             display_name=form.cleaned_data["display_name"],
@@ -213,7 +215,10 @@ def email_change(request):
     form = EmailChangeForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         services.user_email_change_request(
-            user=request.user, new_email=form.cleaned_data["email"], site=_site(request)
+            user=request.user,
+            new_email=form.cleaned_data["email"],
+            site=_site(request),
+            client=client_ip(request),
         )
         return render(
             request, "accounts/email_change_sent.html", {"email": form.cleaned_data["email"]}

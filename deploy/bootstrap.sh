@@ -12,9 +12,11 @@
 #   4. gunicorn and the worker (queued email, scheduled jobs: `manage.py run_worker`): the
 #      systemd units webshop.service and webshop-worker.service (EC2), or two detached
 #      process groups
-#   5. exit 0 once http://127.0.0.1:<port>/readyz answers 200 and the worker still runs;
-#      after a timeout, stop both (the units too: an instance that is not ready must not
-#      pass /healthz) and exit non-zero
+#   4b. nginx in front of gunicorn, buffering whole requests (deploy/nginx.conf): the
+#      systemd unit webshop-nginx.service (EC2), or a detached process (pid in <state>/nginx/)
+#   5. exit 0 once http://127.0.0.1:<nginx port>/readyz answers 200 and the worker still
+#      runs; after a timeout, stop all three (the units too: an instance that is not ready
+#      must not pass /healthz) and exit non-zero
 #
 # Optional variables:
 #   BOOTSTRAP_SUPERVISOR     systemd (default) | none (a detached process group, local stack)
@@ -24,6 +26,7 @@
 #   BOOTSTRAP_PYTHON         the interpreter a new venv is made from (python3.11)
 #   BOOTSTRAP_READY_TIMEOUT  seconds to wait for /readyz (300)
 #   BOOTSTRAP_IMDS_URL       the instance metadata service (http://169.254.169.254)
+#   BOOTSTRAP_NGINX          the nginx binary (/usr/sbin/nginx)
 #   INSTANCE_ID              this instance's name; unset: the EC2 instance id from IMDSv2
 #   RELEASE_VERSION          unset: <release dir>/RELEASE, else the release dir's name
 set -euo pipefail
@@ -120,11 +123,15 @@ log "release $RELEASE_VERSION from $RELEASE_DIR, supervisor $SUPERVISOR"
   --instance "$INSTANCE_ID" || fail "the release step (migrations) failed"
 
 # --- 4. gunicorn and the worker ----------------------------------------------------------
-bind=$(sed -n 's/^GUNICORN_BIND=//p' "$ENV_FILE" | tail -n 1)
-port=${bind##*:}
-port=${port:-8000}
+env_value() { sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1; }
+bind=$(env_value GUNICORN_BIND)
+bind=${bind:-127.0.0.1:8001}  # deploy/gunicorn.conf.py's default
+listen=$(env_value NGINX_LISTEN)
+listen=${listen:-0.0.0.0:8000}
+port=${listen##*:}
 gunicorn_pid=
 worker_pid=
+nginx_pid=
 UNITS=(webshop.service webshop-worker.service)
 if [[ $SUPERVISOR == systemd ]]; then
   id webshop &>/dev/null || useradd --system --user-group --home-dir /opt/webshop \
@@ -143,7 +150,7 @@ if [[ $SUPERVISOR == systemd ]]; then
 else
   state=${BOOTSTRAP_STATE_DIR:-$PWD}
   mkdir -p "$state"
-  for name in gunicorn worker; do
+  for name in gunicorn worker nginx/nginx; do
     if [[ -f $state/$name.pid ]] && running "$(<"$state/$name.pid")"; then
       fail "$name already runs here (pid $(<"$state/$name.pid"))"
     fi
@@ -161,13 +168,43 @@ else
   echo "$worker_pid" >"$state/worker.pid"
 fi
 
+# --- 4b. nginx in front of gunicorn --------------------------------------------------------
+NGINX=${BOOTSTRAP_NGINX:-/usr/sbin/nginx}
+[[ -x $NGINX ]] || fail "no nginx at $NGINX (dnf install nginx / apt-get install nginx)"
+render_nginx() {  # STATE_DIR OUTPUT: deploy/nginx.conf with this instance's values
+  sed -e "s|@LISTEN@|$listen|g" -e "s|@UPSTREAM@|${bind/0.0.0.0/127.0.0.1}|g" \
+    -e "s|@STATE@|$1|g" "$RELEASE_DIR/deploy/nginx.conf" >"$2"
+  "$NGINX" -t -q -e stderr -c "$2" || fail "nginx refuses $2"
+}
+if [[ $SUPERVISOR == systemd ]]; then
+  render_nginx /var/lib/webshop-nginx /etc/webshop/nginx.conf
+  chmod 0644 /etc/webshop/nginx.conf
+  install -m 0644 "$RELEASE_DIR/deploy/webshop-nginx.service" \
+    /etc/systemd/system/webshop-nginx.service
+  systemctl daemon-reload
+  systemctl enable webshop-nginx.service
+  systemctl restart webshop-nginx.service
+else
+  nginx_state=$state/nginx
+  mkdir -p "$nginx_state"
+  render_nginx "$nginx_state" "$nginx_state/nginx.conf"
+  # In the foreground of a session of its own (it writes its pid file itself); as root, its
+  # workers run as root too, so they can write the request bodies they buffer here.
+  globals="daemon off;"
+  [[ $(id -u) == 0 ]] && globals+=" user root;"
+  setsid "$NGINX" -e stderr -c "$nginx_state/nginx.conf" -g "$globals" \
+    </dev/null >>"$state/nginx.log" 2>&1 &
+  nginx_pid=$!
+fi
+
 # --- 5. ready ------------------------------------------------------------------------------
 stop_started() {
   local pid
   if [[ $SUPERVISOR == systemd ]]; then
-    systemctl stop "${UNITS[@]}" || true
+    systemctl stop "${UNITS[@]}" webshop-nginx.service || true
   fi
   for pid in $gunicorn_pid $worker_pid; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  if [[ -n $nginx_pid ]]; then kill -QUIT "$nginx_pid" 2>/dev/null || true; fi
 }
 deadline=$((SECONDS + READY_TIMEOUT))
 until "$PYTHON" -c 'import sys, urllib.request
@@ -178,6 +215,10 @@ except OSError:
   if [[ -n $gunicorn_pid ]] && ! running "$gunicorn_pid"; then
     stop_started
     fail "gunicorn exited; see $state/gunicorn.log"
+  fi
+  if [[ -n $nginx_pid ]] && ! running "$nginx_pid"; then
+    stop_started
+    fail "nginx exited; see $state/nginx.log"
   fi
   if ((SECONDS >= deadline)); then
     stop_started
@@ -192,4 +233,4 @@ elif [[ $SUPERVISOR == systemd ]] && ! systemctl is-active --quiet webshop-worke
   stop_started
   fail "webshop-worker.service is not running; see /var/log/webshop/app.log"
 fi
-log "ready on port $port${gunicorn_pid:+ (gunicorn pid $gunicorn_pid, worker pid $worker_pid)}"
+log "ready on port $port${gunicorn_pid:+ (gunicorn pid $gunicorn_pid, worker pid $worker_pid, nginx pid $nginx_pid)}"

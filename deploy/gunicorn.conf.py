@@ -6,7 +6,9 @@ Values can be overridden from the environment (GUNICORN_*), e.g. the local stack
 import multiprocessing
 import os
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Loopback only: nginx on the same instance (deploy/nginx.conf, NGINX_LISTEN) takes the
+# requests, reads each one whole, then passes it here.
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")
 # Threaded workers: the sync worker cannot keep connections alive (see keepalive below);
 # a few threads per process cover the waits on PostgreSQL and Redis.
 worker_class = "gthread"
@@ -15,8 +17,8 @@ threads = int(os.environ.get("GUNICORN_THREADS", 2))
 # Drain in-flight requests on SIGTERM; the ALB's deregistration delay (35 s) is a little longer.
 graceful_timeout = 30
 timeout = 30
-# Longer than the ALB's idle timeout (60 s), so the ALB, not gunicorn, closes idle connections
-# and never sends a request on a connection gunicorn has just closed.
+# Longer than nginx keeps idle upstream connections (60 s), so nginx, not gunicorn, closes
+# them and never sends a request on a connection gunicorn has just closed.
 keepalive = 75
 # Whose X-Forwarded-Proto gunicorn believes (e.g. the VPC's range, where the ALB is): by
 # default nobody's. Django decides the scheme itself from DJANGO_PROXY_COUNT.

@@ -2,10 +2,18 @@
 the check that a request came through CloudFront."""
 
 import hmac
+import re
 import uuid
 
 from django.conf import settings
 from django.http import HttpResponseForbidden
+
+# The ALB's trace header: `Root=1-<8 hex: epoch seconds>-<24 hex>`, perhaps with Self=,
+# Parent=, Sampled= or custom fields beside it. Anything else is not the ALB's.
+TRACE_ID = re.compile(
+    r"(?:[A-Za-z]{1,32}=[0-9A-Za-z.-]{1,64};){0,7}Root=1-[0-9a-f]{8}-[0-9a-f]{24}"
+    r"(?:;[A-Za-z]{1,32}=[0-9A-Za-z.-]{1,64}){0,7}"
+)
 
 
 class RequestIdMiddleware:
@@ -13,17 +21,28 @@ class RequestIdMiddleware:
 
     The request id is the ALB's X-Amzn-Trace-Id when present, so one id follows a request
     from the load balancer's access log to gunicorn's (which logs the X-Request-Id header).
+    Only a proxy in front (DJANGO_PROXY_COUNT) sets that header: a client that reaches an
+    instance directly gets an id of ours whatever it sends, and a header that is not in the
+    ALB's format (a line break for the logs, a megabyte) is never taken.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        request.id = request.headers.get("X-Amzn-Trace-Id") or uuid.uuid4().hex
+        request.id = trace_id(request) or uuid.uuid4().hex
         response = self.get_response(request)
         response["X-Request-Id"] = request.id
         response["X-Served-By"] = settings.INSTANCE_ID
         return response
+
+
+def trace_id(request) -> str | None:
+    """The trusted proxy's X-Amzn-Trace-Id, if there is such a proxy and the header is its."""
+    trace = request.headers.get("X-Amzn-Trace-Id", "")
+    if settings.PROXY_COUNT and TRACE_ID.fullmatch(trace):
+        return trace
+    return None
 
 
 class OriginVerifyMiddleware:

@@ -10,8 +10,10 @@ deploy/production.env.example; the README's configuration table documents each o
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -44,6 +46,7 @@ INSTANCE_ID = env.str("INSTANCE_ID", default="local")
 INSTALLED_APPS = [
     "accounts",
     "axes",
+    "csp",
     "catalog",
     "cart",
     "notifications",
@@ -51,7 +54,11 @@ INSTALLED_APPS = [
     "webapp",
     "django_tasks",
     "django_tasks_db",
-    "django.contrib.admin",
+    # The admin site behind a second factor (webapp.admin.StaffAdminSite, django-otp).
+    "webapp.apps.StaffAdminConfig",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -67,12 +74,18 @@ MIDDLEWARE = [
     "webapp.health.HealthCheckMiddleware",
     "webapp.middleware.OriginVerifyMiddleware",
     "webapp.logs.RequestLogMiddleware",
+    # Before anything reads a session or checks CSRF: a method no page takes is a 405.
+    "webapp.security.ShopSecurityMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): this session passed the second factor (the admin needs it).
+    "django_otp.middleware.OTPMiddleware",
     "cart.middleware.VisitorCartMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -126,10 +139,13 @@ if REDIS_URL:
                 "IGNORE_EXCEPTIONS": True,
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
+                # After a failure, skip Redis for a few seconds; log the outage once per
+                # interval with a count, instead of a traceback per cache call.
+                "REDIS_CLIENT_CLASS": "webapp.cache.BreakerRedis",
             },
         }
     }
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False  # webapp.cache logs outages instead
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Sessions are written to the database and read through the cache (Redis; the process's
@@ -229,11 +245,21 @@ if AWS_STORAGE_BUCKET_NAME:
             },
         },
     }
+    # Where pages load static files and media from, for the Content-Security-Policy.
+    if s3_options["custom_domain"]:
+        ASSET_ORIGINS = [f"https://{s3_options['custom_domain']}"]
+    elif endpoint_url:
+        ASSET_ORIGINS = ["{0.scheme}://{0.netloc}".format(urlsplit(endpoint_url))]
+    else:
+        ASSET_ORIGINS = sorted(
+            {f"https://{o['OPTIONS']['bucket_name']}.s3.amazonaws.com" for o in STORAGES.values()}
+        )
 else:
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     }
+    ASSET_ORIGINS = []
 
 # --- Security -----------------------------------------------------------------------------
 # How many proxies append to X-Forwarded-For in front of the app (CloudFront + ALB: 2).
@@ -258,7 +284,56 @@ if SECURE_HSTS_PRELOAD and not HTTPS:
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Over HTTPS the cookies carry the __Host- prefix: browsers then accept them only Secure,
+# for the whole site and from this host itself (no subdomain can set or shadow them).
+# Plain HTTP (tests, the local stack, make bench) keeps the plain names, which browsers
+# would refuse with the prefix.
+SESSION_COOKIE_NAME = "__Host-sessionid" if HTTPS else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if HTTPS else "csrftoken"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp), the one place the policy lives: nothing by default;
+# scripts, styles, images and fonts from the shop itself and where its static files and media
+# are; forms post only here; no frames of the shop anywhere, no plugins, no <base>. No page
+# has inline script or style, so none is allowed. Payments (Stripe.js) will add
+# https://js.stripe.com to script-src and frame-src, and Stripe's API to connect-src.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF, *ASSET_ORIGINS],
+        "style-src": [SELF, *ASSET_ORIGINS],
+        "img-src": [SELF, *ASSET_ORIGINS],
+        "font-src": [SELF, *ASSET_ORIGINS],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+        "report-uri": "/csp-report/",
+    },
+}
+# Browser features no page uses, off for the shop and anything it could ever embed.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in [
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    ]
+}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -282,6 +357,8 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"  # what Django's login form posts, not USERNAME_FIELD
+# Counted as login reads the address: lower-cased, so no letter case is a fresh counter.
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True
 AXES_HTTP_RESPONSE_CODE = 429
@@ -291,6 +368,15 @@ AXES_CLIENT_IP_CALLABLE = "webapp.clientip.client_ip"
 # The X-Origin-Verify value CloudFront adds and the ALB requires: set, the app refuses
 # requests without it too (webapp.middleware.OriginVerifyMiddleware).
 ORIGIN_SECRET = env.str("DJANGO_ORIGIN_SECRET", default="")
+
+# The admin's second factor (django-otp): the issuer phone apps show beside the account.
+OTP_TOTP_ISSUER = "Corner Shop"
+
+# Account emails (sign-up confirmations, "you already have an account" notices, password
+# resets) an hour, per address and per client address, counted in PostgreSQL across every
+# instance (accounts.services.email_quota_take): a mail bomb stops after a few.
+ACCOUNT_EMAILS_PER_ADDRESS = env.int("DJANGO_ACCOUNT_EMAILS_PER_ADDRESS", default=3)
+ACCOUNT_EMAILS_PER_CLIENT = env.int("DJANGO_ACCOUNT_EMAILS_PER_CLIENT", default=20)
 
 # --- Email ----------------------------------------------------------------------------------
 # Amazon SES through the instance role in production; EMAIL_URL otherwise (console by default).

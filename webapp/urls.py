@@ -4,20 +4,19 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.urls import include, path, re_path, register_converter
 from django.views.static import serve
 
-from webapp import views
+from webapp import csp, views
 from webapp.converters import IdConverter
 
 register_converter(IdConverter, "id")
 
 handler500 = "webapp.views.server_error"
 
-admin.site.site_header = "Webshop administration"
-admin.site.site_title = "Webshop admin"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", views.favicon),
+    # The Content-Security-Policy's report-uri (settings.CONTENT_SECURITY_POLICY).
+    path("csp-report/", csp.csp_report),
     path("accounts/", include("accounts.urls")),
     path("", include("cart.urls")),
     path("", include("catalog.urls")),

@@ -32,6 +32,8 @@ INSTANCE_RUNTIME = (
     "deploy/webshop.service",
     "deploy/webshop-worker.service",
     "deploy/webshop.logrotate",
+    "deploy/nginx.conf",
+    "deploy/webshop-nginx.service",
 )
 TOP_LEVEL = ("manage.py", "requirements.txt")
 # What an instance runs: manylinux wheels for glibc x86_64 (AL2023 has glibc 2.34), CPython 3.11.

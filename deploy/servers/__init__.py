@@ -1,8 +1,8 @@
 """Throwaway servers on loopback, shared by the tests, `make bench` and the local stack:
 PostgreSQL (replicated too: replication.py), Redis, S3 (moto), HAProxy (as the load
-balancer and as the data tier's endpoints), SMTP (aiosmtpd), the shop under gunicorn, its
-worker, and a client that talks to the shop as a browser does. None of this is shipped to
-instances."""
+balancer and as the data tier's endpoints), SMTP (aiosmtpd), the shop under gunicorn (behind
+nginx in the local stack), its worker, and a client that talks to the shop as a browser
+does. None of this is shipped to instances."""
 
 import shutil
 import tempfile
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from deploy.servers.gunicorn import BASE_DIR, GUNICORN_CONF, AppServer
 from deploy.servers.haproxy import Endpoints, LoadBalancer
+from deploy.servers.nginx import NGINX, InstanceNginx, require_nginx
 from deploy.servers.postgres import POSTGRES_BIN, Postgres
 from deploy.servers.process import (
     Clock,
@@ -29,11 +30,13 @@ from deploy.servers.worker import WorkerProcess
 __all__ = [
     "BASE_DIR",
     "GUNICORN_CONF",
+    "NGINX",
     "POSTGRES_BIN",
     "REDIS_SERVER",
     "AppServer",
     "Clock",
     "Endpoints",
+    "InstanceNginx",
     "LoadBalancer",
     "MailServer",
     "Postgres",
@@ -44,6 +47,7 @@ __all__ = [
     "free_low_port",
     "free_port",
     "read_pid",
+    "require_nginx",
     "throwaway_services",
     "wait_for_exit",
 ]

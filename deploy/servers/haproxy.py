@@ -215,6 +215,9 @@ defaults
     # A connection on loopback is up in microseconds; a retry waits min(this, 1 s) first.
     timeout connect 500ms
     timeout client 60s
+    # A request's headers must arrive within 10 s (slowloris); each instance's nginx then
+    # buffers the body before gunicorn sees it.
+    timeout http-request 10s
     timeout server 30s
     timeout http-keep-alive 60s
     retries 3
@@ -225,7 +228,10 @@ frontend shop
     bind 127.0.0.1:{port}
     option forwardfor
     http-request set-header X-Forwarded-Proto http
-    http-request set-header X-Amzn-Trace-Id Root=%[uuid]
+    # The ALB's trace header format (Root=1-<epoch seconds, 8 hex>-<24 hex>), which the app
+    # checks before taking it as the request id.
+    http-request set-var(txn.t) date,htonl,hex,lower
+    http-request set-header X-Amzn-Trace-Id Root=1-%[var(txn.t)]-%[uuid,regsub(-,,g),bytes(0,24)]
     http-request disable-l7-retry if !METH_GET
     default_backend {backend}
 

@@ -5,6 +5,7 @@
 |--------------------------|----------------------------------------------------------------|
 | ALB + target group       | HAProxy: round-robin, no stickiness, GET /healthz every 0.5 s  |
 | Auto Scaling group, EC2  | three gunicorns (app1-3), each started by deploy/bootstrap.sh  |
+|                          | behind its own nginx, which buffers whole requests             |
 | user data's env file     | .stack/instances/<name>/webshop.env                            |
 | RDS PostgreSQL Multi-AZ  | PostgreSQL 15: primary, synchronous standby, read replica      |
 | ElastiCache Redis        | Redis primary and replica: no persistence, allkeys-lru, AUTH   |
@@ -36,6 +37,7 @@ from dotenv import dotenv_values
 from deploy.release.version import source_version
 from deploy.servers import (
     Clock,
+    InstanceNginx,
     LoadBalancer,
     MailServer,
     Postgres,
@@ -43,6 +45,7 @@ from deploy.servers import (
     S3Server,
     free_low_port,
     read_pid,
+    require_nginx,
     wait_for_exit,
 )
 from deploy.stack import replication
@@ -67,12 +70,18 @@ class StackError(RuntimeError):
 
 @dataclass
 class Instance:
-    """One app instance: its own port, working directory, env file, and two process groups
+    """One app instance: its own ports (nginx's, which the load balancer targets, and
+    gunicorn's behind it), working directory, env file, nginx, and two process groups
     (gunicorn, and the worker that delivers email and runs scheduled jobs)."""
 
     name: str
     port: int
     directory: Path
+    gunicorn_port: int = 0
+
+    @property
+    def nginx(self) -> InstanceNginx:
+        return InstanceNginx(self.directory / "nginx")
 
     @property
     def env_file(self) -> Path:
@@ -151,7 +160,12 @@ class LocalStack:
     @property
     def instances(self) -> dict[str, Instance]:
         return {
-            name: Instance(name, self.ports[name], self.directory / "instances" / name)
+            name: Instance(
+                name,
+                self.ports[name],
+                self.directory / "instances" / name,
+                self.ports[f"{name}-gunicorn"],
+            )
             for name in INSTANCES
         }
 
@@ -179,7 +193,9 @@ class LocalStack:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.directory.chmod(0o755)  # PostgreSQL runs as its own user and must reach its directory
         taken: set[int] = set()
-        services = (*replication.PORTS, "s3", "smtp", *INSTANCES)
+        require_nginx()
+        gunicorns = [f"{name}-gunicorn" for name in INSTANCES]
+        services = (*replication.PORTS, "s3", "smtp", *INSTANCES, *gunicorns)
         ports = {name: free_low_port(taken) for name in services}
         if lb_port is None:  # `make stack`: a port people remember, when it is free
             lb_port = LB_PORT if _port_free(LB_PORT) else 0
@@ -225,6 +241,7 @@ class LocalStack:
             self.mail.pidfile,
             *self.data.pidfiles(),
             *(i.pidfile for i in self.instances.values()),
+            *(i.nginx.pidfile for i in self.instances.values()),
             *(i.worker_pidfile for i in self.instances.values()),
         ]
         return any(read_pid(pidfile) for pidfile in pidfiles)
@@ -268,6 +285,7 @@ class LocalStack:
             "BOOTSTRAP_VENV": sys.prefix,
             "BOOTSTRAP_STATE_DIR": str(instance.directory),
             "BOOTSTRAP_READY_TIMEOUT": "60",
+            "BOOTSTRAP_NGINX": require_nginx(),
         }
         result = subprocess.run(
             ["bash", str(ROOT / "deploy" / "bootstrap.sh"), str(ROOT), str(instance.env_file)],
@@ -282,12 +300,13 @@ class LocalStack:
         return result.returncode, output
 
     def kill(self, name: str) -> None:
-        """SIGKILL the instance's process groups (gunicorn and the worker), as when an
+        """SIGKILL the instance's processes (nginx, gunicorn and the worker), as when an
         instance dies; no drain."""
         instance = self.instance(name)
         pids = [pid for pid in (instance.pid(), instance.worker_pid()) if pid]
         if not pids:
             raise StackError(f"{name} is not running")
+        instance.nginx.kill()  # the whole instance dies: its nginx first, so nothing answers 502
         for pid in pids:
             os.killpg(pid, signal.SIGKILL)
         for pid in pids:
@@ -334,7 +353,7 @@ class LocalStack:
     def _stop_process(self, instance: Instance) -> None:
         """SIGTERM gunicorn's master (it stops its workers gracefully) and the worker (it
         finishes the email it is sending), as systemd stops the units; SIGKILL what is
-        left after STOP_SECONDS."""
+        left after STOP_SECONDS; then nginx, which has nothing left to pass on."""
         pids = [pid for pid in (instance.pid(), instance.worker_pid()) if pid]
         for pid in pids:
             os.kill(pid, signal.SIGTERM)
@@ -342,6 +361,7 @@ class LocalStack:
             if not wait_for_exit(pid, STOP_SECONDS):
                 os.killpg(pid, signal.SIGKILL)
                 wait_for_exit(pid, 5)
+        instance.nginx.stop()
 
     # --- shared services (failovers and the replica: deploy/stack/replication.py) ---------
     def restart_redis(self) -> None:
@@ -397,6 +417,8 @@ class LocalStack:
             in_lb = stats.get(name, {}).get("status", "-")
             state = f"pid {pid}" if pid else "stopped"
             worker_state = f"pid {worker}" if worker else "stopped"
+            if not instance.nginx.pid():
+                state += ", nginx stopped"
             lines.append(
                 f"  {name}  {instance.url}  {state:<12} load balancer: {in_lb:<6}"
                 f" worker: {worker_state}"
@@ -485,9 +507,13 @@ class LocalStack:
             # HAProxy appends the client's address to X-Forwarded-For (CloudFront and the
             # ALB make it 2 on AWS); login throttling counts per client address.
             "DJANGO_PROXY_COUNT": "1",
+            # Every visitor of the local stack comes from 127.0.0.1: the per-client quota of
+            # account emails would count them all as one client.
+            "DJANGO_ACCOUNT_EMAILS_PER_CLIENT": "1000",
             # SES's stand-in, which keeps every message it accepts in .stack/mail/.
             "EMAIL_URL": self.mail.url,
-            "GUNICORN_BIND": f"127.0.0.1:{instance.port}",
+            "NGINX_LISTEN": f"127.0.0.1:{instance.port}",
+            "GUNICORN_BIND": f"127.0.0.1:{instance.gunicorn_port}",
             "GUNICORN_WORKERS": "2",
         }
         lines = [f"{key}={value}" for key, value in values.items()]

@@ -1,6 +1,11 @@
+import base64
 import re
+from urllib.parse import parse_qs, urlsplit
+
+from django_otp.oath import totp
 
 from accounts.models import User
+from accounts.services import staff_second_factor_enroll
 from tests.mail import outbox
 
 PASSWORD = "correct-horse-battery-9"
@@ -20,3 +25,27 @@ def confirmed_user(client, email="ann@example.com", password=PASSWORD) -> User:
     sign_up(client, email, password)
     client.post(link_in_last_mail())
     return User.objects.get(email=email)
+
+
+def authenticator_code(otpauth_url: str) -> str:
+    """The code an authenticator app shows now for the secret in `otpauth_url` (RFC 6238:
+    HMAC-SHA1 of the 30-second step, six digits), as a phone computes it."""
+    secret = parse_qs(urlsplit(otpauth_url).query)["secret"][0]
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    return f"{totp(key):06d}"
+
+
+def admin_login_form(user: User, password: str) -> dict[str, str]:
+    """The admin login's fields for `user`, after giving them a fresh second factor."""
+    otpauth_url, _codes = staff_second_factor_enroll(user=user)
+    return {
+        "username": user.email,
+        "password": password,
+        "otp_token": authenticator_code(otpauth_url),
+    }
+
+
+def admin_log_in(client, user: User, password: str) -> None:
+    """Log a Django test client into the admin as staff do: password and a TOTP code."""
+    response = client.post("/admin/login/", admin_login_form(user, password))
+    assert response.status_code == 302, response.content.decode()[:2000]

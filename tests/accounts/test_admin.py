@@ -1,13 +1,15 @@
 import pytest
 
 from accounts.models import User
+from tests.accounts.helpers import admin_log_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def admin_client(client):
-    client.force_login(User.objects.create_superuser("admin@example.com", "admin-password-1"))
+    admin = User.objects.create_superuser("admin@example.com", "admin-password-1")
+    admin_log_in(client, admin, "admin-password-1")
     return client
 
 

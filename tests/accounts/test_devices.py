@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from accounts.selectors import describe_user_agent, session_ref
-from tests.accounts.helpers import PASSWORD
+from tests.accounts.helpers import PASSWORD, admin_log_in
 from tests.mail import outbox
 from webapp import sessions
 from webapp.models import Session
@@ -170,7 +170,11 @@ def test_a_password_reset_deletes_every_session(ann):
 def test_an_admin_setting_a_password_signs_the_account_out(ann):
     phone = browser(IPHONE_SAFARI)
     admin = Client()
-    admin.force_login(User.objects.create_superuser("admin@example.com", "admin-password-1"))
+    admin_log_in(
+        admin,
+        User.objects.create_superuser("admin@example.com", "admin-password-1"),
+        "admin-password-1",
+    )
     response = admin.post(
         f"/admin/accounts/user/{ann.pk}/password/",
         {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},

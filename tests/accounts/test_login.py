@@ -67,6 +67,20 @@ def test_five_failures_lock_the_account_from_that_address(client, ann):
     assert log_in(Client(), REMOTE_ADDR="10.9.8.7").status_code == 302  # elsewhere: fine
 
 
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+def test_lockout_counts_the_address_whatever_its_letter_case(client, ann, path):
+    ann.is_staff = True
+    ann.save()
+    for email in ["ann@example.com", "ANN@EXAMPLE.COM", "Ann@example.com", "aNN@Example.Com"]:
+        assert client.post(path, {"username": email, "password": "wrong-1"}).status_code == 200
+    fifth = client.post(path, {"username": "ANN@example.COM", "password": "wrong-1"})
+    assert fifth.status_code == 429
+    # The owner's right password, in a case not tried yet, is locked out too.
+    locked = client.post(path, {"username": "AnN@ExAmPlE.cOm", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
 def test_lockout_is_the_same_for_unknown_addresses(client):
     for _ in range(5):
         log_in(client, email="ghost@example.com", password="wrong-guess-123")

@@ -10,7 +10,7 @@ from django.test import Client, TestCase
 from accounts.models import Address, FormDraft, User
 from cart.models import Cart, Order
 from catalog.models import Pick, RecentView
-from tests.accounts.helpers import PASSWORD
+from tests.accounts.helpers import PASSWORD, admin_log_in
 from tests.cart.helpers import add
 from tests.cart.test_checkout import check_out
 from tests.factories import make_product
@@ -147,7 +147,11 @@ def test_admins_see_erased_accounts_as_such(ann_and_bob):
     (ann, client), _bob = ann_and_bob
     close(client)
     admin = Client()
-    admin.force_login(User.objects.create_superuser("admin@example.com", "admin-password-1"))
+    admin_log_in(
+        admin,
+        User.objects.create_superuser("admin@example.com", "admin-password-1"),
+        "admin-password-1",
+    )
     listing = admin.get("/admin/accounts/user/", {"erased": "yes"})
     assert f"erased account #{ann.pk}".encode() in listing.content
     assert b"bob@example.com" not in listing.content
@@ -181,7 +185,11 @@ def test_closing_needs_the_password_and_the_tick(ann_and_bob, password, confirm,
 
 def test_staff_accounts_are_closed_in_the_admin_not_here():
     admin = Client()
-    admin.force_login(User.objects.create_superuser("admin@example.com", "admin-password-1"))
+    admin_log_in(
+        admin,
+        User.objects.create_superuser("admin@example.com", "admin-password-1"),
+        "admin-password-1",
+    )
     assert close(admin, "admin-password-1").status_code == 403
     assert User.objects.get(email="admin@example.com").erased_at is None
 

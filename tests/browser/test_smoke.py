@@ -3,7 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.servers import manage, start_app_server
+from tests.accounts.helpers import PASSWORD, admin_login_form
+from tests.servers import manage, server_user, start_app_server
 
 pytestmark = pytest.mark.browser
 
@@ -45,5 +46,26 @@ def test_home_product_page_and_admin_login_render_cleanly(shop_on_s3, page, prob
 
     page.goto(f"{shop_on_s3.url}/admin/login/")
     expect(page.get_by_label("Email")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert problems == []
+
+
+def test_the_admin_works_under_the_content_security_policy(shop_on_s3, page, problems):
+    """A staff login with password and authenticator code, then the admin's scripted pages
+    (change list, change form with its widgets): any CSP violation is a console error."""
+    staff = server_user("staff@example.com", PASSWORD, is_staff=True, is_superuser=True)
+    login = admin_login_form(staff, PASSWORD)
+    page.goto(f"{shop_on_s3.url}/admin/login/")
+    page.get_by_label("Email").fill(login["username"])
+    page.get_by_label("Password").fill(login["password"])
+    page.get_by_label("Code from your authenticator app, or a recovery code").fill(
+        login["otp_token"]
+    )
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    page.goto(f"{shop_on_s3.url}/admin/catalog/product/")
+    page.locator("#result_list tbody th a").first.click()
+    expect(page.locator("#product_form")).to_be_visible()
+    page.goto(f"{shop_on_s3.url}/admin/cart/order/")
     page.wait_for_load_state("networkidle")
     assert problems == []

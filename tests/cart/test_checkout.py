@@ -9,7 +9,7 @@ from accounts.models import Address, User
 from cart.models import CartLine, Order
 from cart.services import order_change_status
 from catalog.models import Product
-from tests.accounts.helpers import PASSWORD
+from tests.accounts.helpers import PASSWORD, admin_log_in
 from tests.cart.helpers import add, quantities
 from tests.factories import make_product
 from tests.mail import outbox
@@ -208,7 +208,7 @@ def test_admin_lists_orders_with_lines_and_filters(client, ann):
     client.post("/checkout/review/", check_out(client))
     order = Order.objects.get()
     admin = Client()
-    admin.force_login(User.objects.create_superuser("admin@example.com", "x"))
+    admin_log_in(admin, User.objects.create_superuser("admin@example.com", "x"), "x")
     listing = admin.get("/admin/cart/order/", {"status__exact": "placed"})
     assert order.number.encode() in listing.content
     assert order.number.encode() not in admin.get("/admin/cart/order/?status__exact=paid").content

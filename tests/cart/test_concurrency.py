@@ -10,6 +10,7 @@ import pytest
 from cart.models import Cart, CartLine, Order, OrderLine
 from catalog.models import Product
 from deploy.servers.client import ShopClient
+from tests.accounts.helpers import admin_login_form
 from tests.factories import make_product
 from tests.servers import server_user, start_app_server
 
@@ -192,9 +193,9 @@ def test_admin_stock_edits_racing_checkouts_lose_nothing(servers):
         buyer_at_review(f"stool{n}@example.com", servers[n % 2], product, quantity)
         for n in range(8)
     ]
-    server_user("stock-admin@example.com", PASSWORD, is_staff=True, is_superuser=True)
+    staff = server_user("stock-admin@example.com", PASSWORD, is_staff=True, is_superuser=True)
     admin = ShopClient(servers[1].url)
-    admin.post("/admin/login/", {"username": "stock-admin@example.com", "password": PASSWORD})
+    assert admin.post("/admin/login/", admin_login_form(staff, PASSWORD)).status_code == 302
     change_form = {
         "category": product.category_id,
         "name": product.name,

@@ -9,6 +9,7 @@ from cart import selectors as cart_selectors
 from cart import services as cart_services
 from catalog.demo import DemoProduct, product_image
 from catalog.models import Product
+from tests.accounts.helpers import admin_log_in
 from tests.factories import make_category, make_product
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +19,7 @@ ADDRESS = {"full_name": "B", "line1": "1 Road", "city": "Leeds", "postcode": "LS
 @pytest.fixture
 def admin_client(client):
     admin = User.objects.create_superuser("admin@example.com", "a-long-admin-password")
-    client.force_login(admin)
+    admin_log_in(client, admin, "a-long-admin-password")
     return client
 
 

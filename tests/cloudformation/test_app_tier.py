@@ -1,6 +1,6 @@
 """The ALB, the instances and how a release rolls, against the app's contract:
-gunicorn on 8000, /healthz shallow, /readyz checked locally before the signal,
-graceful_timeout 30 s, keepalive 75 s."""
+nginx on 8000 in front of gunicorn, /healthz shallow, /readyz checked locally before the
+signal, graceful_timeout 30 s, keepalive 75 s."""
 
 import re
 import shutil
@@ -62,6 +62,16 @@ def test_alb_idle_timeout_is_below_gunicorn_keepalive_and_hardening_is_on(app):
     assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert attrs["access_logs.s3.enabled"] == "true"
     assert attrs["access_logs.s3.bucket"] == {"Ref": "LogBucketName"}
+
+
+def test_the_target_port_is_the_instances_nginx_which_user_data_installs(user_data):
+    """The ALB talks to nginx (deploy/nginx.conf), which buffers whole requests for gunicorn
+    on loopback: bootstrap's default listen address and the target group's port agree."""
+    assert re.search(r"dnf install -y [^\n]*\bnginx\b", user_data)
+    bootstrap = (REPO / "deploy" / "bootstrap.sh").read_text()
+    assert f"listen=${{listen:-0.0.0.0:{APP_PORT}}}" in bootstrap
+    nginx = (REPO / "deploy" / "nginx.conf").read_text()
+    assert f"keepalive_timeout {KEEPALIVE}s;" in nginx
 
 
 def test_deletion_protection_is_off_until_the_tool_turns_it_on(templates, app):

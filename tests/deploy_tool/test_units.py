@@ -26,7 +26,7 @@ if not Path(ANALYZE).exists():
 def instance_root(tmp_path_factory) -> Path:
     """/ of an instance after deploy/bootstrap.sh: the release's allow-listed files under
     /opt/webshop/releases/<v>, `current` pointing at it, its venv's executables, the env
-    file with the drop-in that names it, and every deploy/*.service installed."""
+    file with the drop-in that names it, nginx, and every deploy/*.service installed."""
     root = tmp_path_factory.mktemp("instance-root")
     release = root / "opt/webshop/releases/1.0.0"
     for name in app_files():
@@ -51,6 +51,8 @@ def instance_root(tmp_path_factory) -> Path:
         )
     (root / "bin").mkdir()
     shutil.copy2("/bin/kill", root / "bin/kill")
+    (root / "usr/sbin").mkdir(parents=True)  # nginx: user data installs it (dnf)
+    shutil.copy2(shutil.which("nginx") or "/usr/sbin/nginx", root / "usr/sbin/nginx")
     shutil.copytree(SYSTEM_UNITS, root / "usr/lib/systemd/system", symlinks=True)
     return root
 

@@ -21,6 +21,7 @@ from notifications.services import (
     emails_reclaim_abandoned,
     is_transient,
 )
+from tests.accounts.helpers import admin_log_in
 from tests.mail import outbox, run_due_tasks
 
 pytestmark = pytest.mark.django_db
@@ -113,7 +114,7 @@ def test_a_refused_recipient_is_a_dead_letter_at_once_and_the_admin_retries_it(s
     assert smtp.messages(to="ann@example.com") == []
 
     admin = Client()
-    admin.force_login(User.objects.create_superuser("admin@example.com", "x"))
+    admin_log_in(admin, User.objects.create_superuser("admin@example.com", "x"), "x")
     listing = admin.get("/admin/notifications/email/", {"status__exact": "dead"})
     assert listing.status_code == 200
     assert b"ann@example.com" in listing.content and b"SMTPRecipientsRefused" in listing.content
@@ -139,7 +140,7 @@ def test_staff_without_the_change_permission_cannot_retry():
     staff = User.objects.create_user("staff@example.com", "x", is_staff=True)
     staff.user_permissions.add(*staff.user_permissions.model.objects.filter(codename="view_email"))
     client = Client()
-    client.force_login(staff)
+    admin_log_in(client, staff, "x")
     listing = client.get("/admin/notifications/email/")
     assert listing.status_code == 200 and b'value="retry"' not in listing.content
 

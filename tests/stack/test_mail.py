@@ -15,6 +15,8 @@ from tests.stack.load import FIGURES
 
 pytestmark = pytest.mark.stack
 
+# DJANGO_ACCOUNT_EMAILS_PER_ADDRESS's default: resets past it are (rightly) not sent.
+EMAILS_PER_ADDRESS = 3
 DOWN_SECONDS = 20
 ARRIVAL_SECONDS = 30
 _visitors = count()
@@ -36,12 +38,14 @@ def test_mail_down_for_20_s_fails_no_request_and_every_email_arrives_once(
         outcomes.append(outcome)
         if outcome.ok:
             expected[visitor, "confirm_sign_up"] += 1
-        # A different shopper each round: a reset link is one per shopper and second.
+        # A different shopper each round (a reset link is one per shopper and second), and
+        # no more than the account emails' quota lets one address have in an hour.
         resetting = shoppers[round_number % len(shoppers)]
-        outcome = resetting.request_password_reset()
-        outcomes.append(outcome)
-        if outcome.ok:
-            expected[resetting.email, "password_reset"] += 1
+        if expected[resetting.email, "password_reset"] < EMAILS_PER_ADDRESS:
+            outcome = resetting.request_password_reset()
+            outcomes.append(outcome)
+            if outcome.ok:
+                expected[resetting.email, "password_reset"] += 1
         buyer = shoppers[(round_number + 1) % len(shoppers)]
         confirmed = len(buyer.orders)
         outcomes += buyer.place_order(products[round_number % len(products)][0])

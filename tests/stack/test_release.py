@@ -20,7 +20,7 @@ import requests
 
 from deploy.release.build import APPS, INSTANCE_RUNTIME, build
 from deploy.release.version import ROOT
-from deploy.servers import free_low_port, read_pid, wait_for_exit
+from deploy.servers import InstanceNginx, free_low_port, read_pid, wait_for_exit
 from tests.stack.load import FIGURES
 
 pytestmark = pytest.mark.stack
@@ -91,7 +91,8 @@ def write_env_file(path: Path, database_url: str, port: int, **extra: str) -> Pa
         "DJANGO_HTTPS": "false",
         "DATABASE_URL": database_url,
         "REDIS_URL": os.environ["REDIS_URL"],
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "NGINX_LISTEN": f"127.0.0.1:{port}",  # the instance's port: nginx, then gunicorn
+        "GUNICORN_BIND": f"127.0.0.1:{free_low_port()}",
         "GUNICORN_WORKERS": "1",
         **extra,
     }
@@ -121,12 +122,13 @@ def bootstrap(release_dir: Path, env_file: Path, state_dir: Path, **env: str):
 
 
 def stop_instance(state_dir: Path) -> None:
-    """SIGTERM what the bootstrap started: gunicorn and the worker."""
+    """Stop what the bootstrap started: gunicorn, the worker and nginx."""
     for pidfile in ("gunicorn.pid", "worker.pid"):
         pid = read_pid(state_dir / pidfile)
         if pid:
             os.killpg(pid, signal.SIGTERM)
             wait_for_exit(pid, 40)
+    InstanceNginx(state_dir / "nginx").stop()
 
 
 def wait_for_line(log: Path, text: str, timeout: float = 60) -> None:
@@ -284,6 +286,8 @@ def test_bootstrap_gives_up_when_readyz_never_answers_200(fresh_database, tmp_pa
     for pidfile in ("gunicorn.pid", "worker.pid"):
         pid = int((tmp_path / pidfile).read_text())
         assert wait_for_exit(pid, 40), f"the bootstrap left {pidfile} running"
+    nginx = read_pid(tmp_path / "nginx" / "nginx.pid")  # gone once nginx has exited
+    assert nginx is None or wait_for_exit(nginx, 40), "the bootstrap left nginx running"
 
 
 def test_the_systemd_unit_runs_gunicorn_as_the_contract_says():

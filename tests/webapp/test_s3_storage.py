@@ -8,6 +8,7 @@ import requests
 from catalog.demo import DemoProduct, product_image
 from catalog.models import Product
 from deploy.servers.client import ShopClient
+from tests.accounts.helpers import admin_login_form
 from tests.factories import make_product
 from tests.servers import server_user, start_app_server
 
@@ -33,11 +34,11 @@ def test_pages_load_assets_and_uploaded_images_from_s3(s3_environment):
     server = start_app_server(instance_id="s3", mail=False, **environment)
     try:
         admin = ShopClient(server.url)
-        server_user("admin@example.com", "a-long-admin-password", is_staff=True, is_superuser=True)
-        admin.post(
-            f"{server.url}/admin/login/",
-            {"username": "admin@example.com", "password": "a-long-admin-password"},
+        staff = server_user(
+            "admin@example.com", "a-long-admin-password", is_staff=True, is_superuser=True
         )
+        login = admin_login_form(staff, "a-long-admin-password")
+        assert admin.post(f"{server.url}/admin/login/", login).status_code == 302
         product = Product.objects.get(slug="brass-lamp")
         image = product_image(DemoProduct("Home", "#996633", "Brass Lamp", product.price, 1, ""))
         saved = admin.post(

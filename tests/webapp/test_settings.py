@@ -41,7 +41,10 @@ def load_settings(environment: dict[str, str]) -> dict:
         "'secure_cookies': s.SESSION_COOKIE_SECURE and s.CSRF_COOKIE_SECURE,"
         "'ssl_redirect': s.SECURE_SSL_REDIRECT, 'debug': s.DEBUG,"
         "'proxy_ssl_header': getattr(s, 'SECURE_PROXY_SSL_HEADER', None),"
-        "'hsts_preload': s.SECURE_HSTS_PRELOAD})"
+        "'hsts_preload': s.SECURE_HSTS_PRELOAD,"
+        "'cookie_names': [s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME],"
+        "'csp': {k: list(v) if isinstance(v, list) else v"
+        " for k, v in s.CONTENT_SECURITY_POLICY['DIRECTIVES'].items()}})"
         ")"
     )
     result = subprocess.run(
@@ -73,6 +76,21 @@ def test_production_settings_keep_nothing_on_the_instance():
     assert settings["debug"] is False
     assert settings["proxy_ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]  # 2 proxies
     assert settings["hsts_preload"] is False  # opt-in only
+    assert settings["cookie_names"] == ["__Host-sessionid", "__Host-csrftoken"]
+    # Static files and media come through CloudFront on the shop's own domain.
+    for directive in ("script-src", "style-src", "img-src", "font-src"):
+        assert settings["csp"][directive] == ["'self'", "https://shop.example.com"]
+
+
+def test_plain_http_keeps_cookie_names_browsers_accept_without_tls():
+    environment = {**production_environment(), "DJANGO_HTTPS": "false"}
+    assert load_settings(environment)["cookie_names"] == ["sessionid", "csrftoken"]
+
+
+def test_a_local_s3_server_is_the_asset_origin_in_the_policy():
+    environment = {**production_environment(), "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9000/x"}
+    del environment["AWS_S3_CUSTOM_DOMAIN"]
+    assert load_settings(environment)["csp"]["script-src"] == ["'self'", "http://127.0.0.1:9000"]
 
 
 def test_unset_environment_is_the_embedded_default():
