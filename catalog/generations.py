@@ -101,14 +101,16 @@ class _RedisStore:
         (None when `replayed` is); (None, None) if there is none or Redis did not answer."""
         import redis
 
-        pipe = self.client.pipeline(transaction=False)
-        pipe.zrevrange(self.key, 0, 0, withscores=True)
-        if replayed is not None:
-            pipe.zrevrangebyscore(self.key, replayed, "-inf", start=0, num=1, withscores=True)
         try:
+            if replayed is None:  # the primary's reads: one command, no pipeline to build
+                answers = [self.client.zrevrange(self.key, 0, 0, withscores=True)]
+            else:
+                pipe = self.client.pipeline(transaction=False)
+                pipe.zrevrange(self.key, 0, 0, withscores=True)
+                pipe.zrevrangebyscore(self.key, replayed, "-inf", start=0, num=1, withscores=True)
+                answers = pipe.execute()
             newest, *readable = [
-                [(int(version), int(position)) for version, position in rows]
-                for rows in pipe.execute()
+                [(int(version), int(position)) for version, position in rows] for rows in answers
             ]
         except redis.RedisError:
             self.reachable = False

@@ -5,8 +5,11 @@ Stock is never read, changed in Python and written back: checkouts take it and a
 receive or write it off with conditional UPDATEs of `stock` itself (here and in
 cart.services.order_place), so no change can overwrite another."""
 
+import secrets
 from datetime import timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -17,12 +20,13 @@ from catalog.models import (
     HISTORY_DAYS,
     PICKS_KEPT,
     RECENTLY_VIEWED_LIMIT,
-    RECENTLY_VIEWED_SESSION_KEY,
     RECOMMENDATIONS_KEPT,
+    VISITOR_SESSION_KEY,
     Pick,
     Product,
     RecentView,
     Recommendation,
+    recently_viewed_cache_key,
 )
 
 
@@ -64,12 +68,19 @@ def stock_adjust(*, product_id: int, change: int) -> int:
     return row[0]
 
 
-def recently_viewed_record(*, user, session, product_id: int) -> None:
-    """Remember the product at the head of the visitor's recently viewed list.
+def recently_viewed_record(
+    *, user, session, product_id: int, latest: int | None, others: list[int]
+) -> None:
+    """Put the product at the head of the visitor's recently viewed list. `latest` is the
+    product viewed last and `others` the rest of the list (the page has read both).
 
-    One upsert for a logged-in shopper (it follows them to any browser); the session for
-    an anonymous visitor.
+    Nothing to write when the product is already at the head (a repeat view). Else one
+    upsert for a signed-in shopper (the list follows them to any browser, and feeds the
+    recommendations); for an anonymous visitor one write to the shared cache, never the
+    session (soft state: a Redis failover may lose the last views, nothing else).
     """
+    if latest == product_id:
+        return
     if user.is_authenticated:
         # One statement (PostgreSQL and SQLite): bulk_create would add BEGIN and COMMIT.
         with connection.cursor() as cursor:
@@ -80,15 +91,20 @@ def recently_viewed_record(*, user, session, product_id: int) -> None:
                 [user.pk, product_id, timezone.now()],
             )
         return
-    viewed = session.get(RECENTLY_VIEWED_SESSION_KEY, [])
-    if viewed[:1] != [product_id]:
-        rest = [pk for pk in viewed if pk != product_id]
-        session[RECENTLY_VIEWED_SESSION_KEY] = [product_id, *rest][:RECENTLY_VIEWED_LIMIT]
+    if VISITOR_SESSION_KEY not in session:  # a first view: the session is new anyway
+        session[VISITOR_SESSION_KEY] = secrets.token_urlsafe(16)
+    viewed = [product_id, *(pk for pk in others if pk != product_id)][:RECENTLY_VIEWED_LIMIT]
+    cache.set(
+        recently_viewed_cache_key(session[VISITOR_SESSION_KEY]),
+        viewed,
+        settings.SESSION_COOKIE_AGE,
+    )
 
 
 def recently_viewed_merge(*, session, user) -> None:
     """At login, the anonymous list joins the account's, newest first, in one statement."""
-    viewed = session.pop(RECENTLY_VIEWED_SESSION_KEY, [])
+    visitor = session.get(VISITOR_SESSION_KEY)
+    viewed = cache.get(recently_viewed_cache_key(visitor), []) if visitor else []
     if not viewed:
         return
     now = timezone.now()
@@ -103,6 +119,7 @@ def recently_viewed_merge(*, session, user) -> None:
         unique_fields=["user", "product"],
         update_fields=["viewed_at"],
     )
+    cache.delete(recently_viewed_cache_key(visitor))
 
 
 # Pairs of different products in one order, counted once per order; cancelled orders say

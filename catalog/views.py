@@ -41,7 +41,7 @@ def product_list(request, slug=None):
             "page": page,
             "page_number": page_number,
             "per_page": per_page,
-            **(recently_viewed(request, picks=True) if is_home else {}),
+            **(_history_context(_history(request, picks=True)) if is_home else {}),
         },
     )
 
@@ -50,26 +50,30 @@ def product_detail(request, slug):
     product = selectors.product_get(slug=slug, version=selectors.catalog_version(request))
     if product is None:
         raise Http404("No such product.")
-    context = {
-        "product": product,
-        "quantity_field": QUANTITY_FIELD,
-        **recently_viewed(request, exclude=product),
-    }
+    history = _history(request, exclude=product)
+    context = {"product": product, "quantity_field": QUANTITY_FIELD, **_history_context(history)}
     services.recently_viewed_record(
-        user=request.user, session=request.session, product_id=product.pk
+        user=request.user,
+        session=request.session,
+        product_id=product.pk,
+        latest=history.latest,
+        others=history.ids,
     )
     return render(request, "catalog/product_detail.html", context)
 
 
-def recently_viewed(request, exclude=None, picks=False) -> dict:
-    """The list, the ids that key its cached rendering, and with `picks` picked for you."""
-    history = selectors.recently_viewed(
+def _history(request, exclude=None, picks=False) -> selectors.History:
+    return selectors.recently_viewed(
         user=request.user,
         session=request.session,
         version=selectors.catalog_version(request),
         exclude=exclude,
         picks=picks,
     )
+
+
+def _history_context(history: selectors.History) -> dict:
+    """The list, the ids that key its cached rendering, and picked for you."""
     return {
         "recently_viewed_ids": history.ids,
         "recently_viewed": history.recently_viewed,

@@ -63,7 +63,9 @@ def demo_shop(environment: dict[str, str]) -> None:
         cart_id = services.cart_open(user=buyer, session_key=None)
         for slug in basket:
             services.cart_add_line(cart_id=cart_id, product_id=product(slug).pk, quantity=1)
-            recently_viewed_record(user=buyer, session={}, product_id=product(slug).pk)
+            recently_viewed_record(
+                user=buyer, session={}, product_id=product(slug).pk, latest=None, others=[]
+            )
         services.order_place(
             user=buyer,
             email=buyer.email,
@@ -77,7 +79,9 @@ def demo_shop(environment: dict[str, str]) -> None:
         SHOPPER, PASSWORD, display_name="Sam", email_verified=True, products_per_page=12
     )
     for slug in VIEWED:
-        recently_viewed_record(user=sam, session={}, product_id=product(slug).pk)
+        recently_viewed_record(
+            user=sam, session={}, product_id=product(slug).pk, latest=None, others=[]
+        )
     home = Address.objects.create(user=sam, **ADDRESS)
     Address.objects.create(user=sam, **{**ADDRESS, "line1": "14 Quay Street", "city": "Hull"})
     User.objects.filter(pk=sam.pk).update(default_address=home)

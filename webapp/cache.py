@@ -47,6 +47,8 @@ class Breaker:
 
     def allow(self) -> bool:
         """False while the breaker is open: the caller must not touch Redis."""
+        if self.clock() >= self._open_until:  # closed, the usual case: no lock to take
+            return True
         with self._lock:
             if self.clock() >= self._open_until:
                 return True
@@ -118,6 +120,9 @@ _breakers_lock = threading.Lock()
 
 
 def breaker_for(pool: redis.ConnectionPool) -> Breaker:
+    breaker = _breakers.get(pool)  # every cache call asks: no lock once it exists
+    if breaker is not None:
+        return breaker
     with _breakers_lock:
         if pool not in _breakers:
             kwargs = pool.connection_kwargs

@@ -1,9 +1,12 @@
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from accounts.models import User
+from catalog.models import VISITOR_SESSION_KEY, recently_viewed_cache_key
 from tests.accounts.helpers import PASSWORD
 from tests.factories import make_category, make_product
+from webapp.models import Session
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +58,8 @@ def test_history_moves_into_the_account_at_login_and_follows_it(client, products
     client.get(products[0].get_absolute_url())
     client.get(products[1].get_absolute_url())
     client.post("/accounts/login/", {"username": "ann@example.com", "password": PASSWORD})
-    assert "recently_viewed" not in client.session
+    visitor = client.session[VISITOR_SESSION_KEY]  # kept across the login's new session key
+    assert cache.get(recently_viewed_cache_key(visitor)) is None  # moved into the account
     client.get(products[2].get_absolute_url())
     expected = ["Thing 02", "Thing 01", "Thing 00"]
     assert shown(client.get("/")) == expected
@@ -63,3 +67,16 @@ def test_history_moves_into_the_account_at_login_and_follows_it(client, products
     other_browser = Client()
     other_browser.post("/accounts/login/", {"username": "ann@example.com", "password": PASSWORD})
     assert shown(other_browser.get("/")) == expected
+
+
+def test_viewing_products_writes_no_session_after_the_first(client, products):
+    """Recently viewed is soft state in Redis: a visitor's session is written once, when it
+    is created, however many products they view."""
+    client.get(products[0].get_absolute_url())
+    row = Session.objects.get(session_key=client.session.session_key)
+    for product in products[1:6]:
+        client.get(product.get_absolute_url())
+    expected = ["Thing 05", "Thing 04", "Thing 03", "Thing 02", "Thing 01", "Thing 00"]
+    assert shown(client.get("/")) == expected
+    again = Session.objects.get(session_key=row.session_key)
+    assert (again.session_data, again.expire_date) == (row.session_data, row.expire_date)
