@@ -14,7 +14,7 @@ data, so it carries the columns too.
 
 Last activity costs at most one write per ACTIVITY_INTERVAL: a signed-in session whose data
 was last saved longer ago than that is saved once more by the request that loads it (the
-same one UPDATE, about 0.2 ms); any other save records the activity for free. Requests in
+same one UPDATE and its Redis SET); any other save records the activity for free. Requests in
 between write nothing.
 """
 

@@ -94,7 +94,11 @@ def test_lines_that_went_bad_are_flagged_and_block_checkout(client):
     assert b"No longer sold" in client.get("/cart/").content
 
 
-@pytest.mark.parametrize("quantity", ["0", "-1", "1.5", "abc", "1e9", "", "999999999999999999999"])
+# "1.0" and digits of other scripts (Arabic-Indic, full-width) pass Django's IntegerField.
+BAD_QUANTITIES = ["0", "-1", "1.5", "1.0", "\u0663", "\uff13", "abc", "1e9", "", "9" * 21]
+
+
+@pytest.mark.parametrize("quantity", BAD_QUANTITIES)
 def test_bad_quantities_are_refused_and_change_nothing(client, quantity):
     product = make_product(stock=100)
     add(client, product, 1)
@@ -108,6 +112,13 @@ def test_bad_quantities_are_refused_and_change_nothing(client, quantity):
 def test_unknown_products_are_refused(client, product_id):
     response = client.post("/cart/add/", {"product": product_id, "quantity": 1})
     assert response.status_code in (400, 409)
+    assert not CartLine.objects.exists()
+
+
+def test_a_product_id_in_other_digits_is_refused(client):
+    product = make_product(stock=100)
+    arabic_indic = "".join(chr(0x0660 + int(d)) for d in str(product.pk))
+    assert client.post("/cart/add/", {"product": arabic_indic, "quantity": 1}).status_code == 400
     assert not CartLine.objects.exists()
 
 
