@@ -35,6 +35,24 @@ RECOMMENDATIONS_KEPT = 12
 # Fewer co-purchases than this to show, and the product page says "often viewed together".
 ALSO_BOUGHT_MIN = 2
 PICKS_KEPT = 12  # per shopper, for "Picked for you" on the home page
+# What a pick is, the one rule for every visitor's "Picked for you": from a `history`
+# (owner, product_id) of what each owner viewed or ordered, every product the
+# recommendations lead to from it and not in it, scored by the sum of those
+# recommendations' scores, ranked per owner by score, then product id (reproducible).
+# A signed-in shopper's are stored by the job (catalog.services.recommendations_refresh),
+# an anonymous visitor's ranked from their recently viewed list (catalog.selectors.visitor_picks).
+PICKS_RANKED_SQL = """
+SELECT h.owner, r.recommended_id AS product_id, SUM(r.score) AS score,
+       ROW_NUMBER() OVER (
+           PARTITION BY h.owner ORDER BY SUM(r.score) DESC, r.recommended_id
+       ) AS rank
+FROM history h
+JOIN catalog_recommendation r ON r.product_id = h.product_id
+WHERE NOT EXISTS (
+    SELECT 1 FROM history seen WHERE seen.owner = h.owner AND seen.product_id = r.recommended_id
+)
+GROUP BY h.owner, r.recommended_id
+"""
 # Views older than this say little about what a shopper wants now.
 HISTORY_DAYS = 90
 
@@ -161,9 +179,9 @@ class Recommendation(models.Model):
 class Pick(models.Model):
     """A product picked for a shopper from their own views and orders (Picked for you).
 
-    Written only by catalog.services.recommendations_refresh: `score` sums the
-    recommendation scores that lead to the product from everything in the shopper's
-    history; products already in that history are never picked.
+    Written only by catalog.services.recommendations_refresh, by PICKS_RANKED_SQL: `score`
+    sums the recommendation scores that lead to the product from everything in the
+    shopper's history; products already in that history are never picked.
     """
 
     user = models.ForeignKey(

@@ -16,6 +16,7 @@ from catalog.models import (
     DEFAULT_PER_PAGE,
     DEFAULT_SORT,
     PICKS_KEPT,
+    PICKS_RANKED_SQL,
     RECENTLY_VIEWED_LIMIT,
     RECOMMENDATIONS_SHOWN,
     SORT_ORDERS,
@@ -175,13 +176,13 @@ class History(NamedTuple):
 def recently_viewed(
     *, user, session, version: int, exclude: Product | None = None, picks: bool = False
 ) -> History:
-    """The visitor's recently viewed active products, and with `picks` a signed-in
-    shopper's picks (catalog.models.Pick) that can be bought now and are not among them.
+    """The visitor's recently viewed active products, and with `picks` what is picked for
+    them that can be bought now and is not among them: a signed-in shopper's stored picks
+    (catalog.models.Pick), an anonymous visitor's from their list (visitor_picks).
 
     For an account: one query for the ids of both, the products from the generation cache.
-    For an anonymous visitor (no picks: their history lives in their session only) the ids
-    are in the session and the products are loaded lazily, so a page that finds the
-    rendered list in the cache makes no query at all.
+    For an anonymous visitor the ids are in Redis and the products are loaded lazily, so a
+    page that finds the rendered list and the picks in the cache makes no query at all.
     """
     excluded = getattr(exclude, "pk", None)
     if user.is_authenticated:
@@ -190,7 +191,32 @@ def recently_viewed(
     viewed = cache.get(recently_viewed_cache_key(visitor), []) if visitor else []
     ids = [pk for pk in viewed if pk != excluded]
     lazy = SimpleLazyObject(lambda: products_in_order(ids, version=version))
-    return History(ids, lazy, [], viewed[0] if viewed else None)
+    picked = visitor_picks(viewed=viewed, version=version) if picks else []
+    return History(ids, lazy, picked, viewed[0] if viewed else None)
+
+
+def visitor_picks(*, viewed: list[int], version: int) -> list[Product]:
+    """Picked for you, for an anonymous visitor: their recently viewed products ranked by
+    the rule the job ranks a shopper's by (PICKS_RANKED_SQL), those that can be bought now.
+
+    One query, cached per catalogue generation and viewed list: the counts it reads change
+    only with a new generation, so a repeat view of the home page costs no query.
+    """
+    if not viewed:
+        return []
+    key = f"catalog:{version}:visitor-picks:{','.join(map(str, viewed))}"
+    picked = generation_cache.get(key)
+    if picked is None:
+        history = ", ".join(["(0, %s)"] * len(viewed))  # a placeholder per product viewed
+        sql = (
+            f"WITH history (owner, product_id) AS (VALUES {history}) "  # noqa: S608 (constants)
+            f"SELECT p.* FROM ({PICKS_RANKED_SQL}) picks "
+            "JOIN catalog_product p ON p.id = picks.product_id "
+            "WHERE p.is_active AND p.stock > 0 ORDER BY picks.rank LIMIT %s"
+        )
+        picked = list(Product.objects.raw(sql, [*viewed, RECOMMENDATIONS_SHOWN]))
+        generation_cache.set(key, picked, CATALOG_TTL)
+    return picked
 
 
 # Ids only, in one statement, written out by hand (the ORM's compilation of the join it

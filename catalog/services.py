@@ -19,6 +19,7 @@ from catalog.generations import generation_start
 from catalog.models import (
     HISTORY_DAYS,
     PICKS_KEPT,
+    PICKS_RANKED_SQL,
     RECENTLY_VIEWED_LIMIT,
     RECOMMENDATIONS_KEPT,
     VISITOR_SESSION_KEY,
@@ -156,33 +157,20 @@ SELECT product_id, recommended_id, %(kind)s, score FROM (
 ) pairs
 WHERE rank <= %(kept)s
 """
-# A shopper's history is what they viewed lately and what they ordered; a product scores
-# the sum of the recommendation scores that lead to it from that history, and nothing
-# already in the history is picked. Closed accounts get none.
-_PICKS_SQL = """
+# A shopper's history is what they viewed lately and what they ordered, ranked by the one
+# rule (PICKS_RANKED_SQL). Closed accounts get none.
+_PICKS_SQL = f"""
 WITH history AS (
-    SELECT user_id, product_id FROM catalog_recentview WHERE viewed_at >= %(since)s
+    SELECT user_id AS owner, product_id FROM catalog_recentview WHERE viewed_at >= %(since)s
     UNION
     SELECT o.user_id, l.product_id FROM cart_orderline l JOIN cart_order o ON o.id = l.order_id
     WHERE o.user_id IS NOT NULL AND o.status <> %(cancelled)s
 )
 INSERT INTO catalog_pick (user_id, product_id, score)
-SELECT user_id, product_id, score FROM (
-    SELECT h.user_id, r.recommended_id AS product_id, SUM(r.score) AS score,
-           ROW_NUMBER() OVER (
-               PARTITION BY h.user_id ORDER BY SUM(r.score) DESC, r.recommended_id
-           ) AS rank
-    FROM history h
-    JOIN accounts_user u ON u.id = h.user_id AND u.is_active AND u.erased_at IS NULL
-    JOIN catalog_recommendation r ON r.product_id = h.product_id
-    WHERE NOT EXISTS (
-        SELECT 1 FROM history seen
-        WHERE seen.user_id = h.user_id AND seen.product_id = r.recommended_id
-    )
-    GROUP BY h.user_id, r.recommended_id
-) picks
-WHERE rank <= %(kept)s
-"""
+SELECT picks.owner, picks.product_id, picks.score FROM ({PICKS_RANKED_SQL}) picks
+JOIN accounts_user u ON u.id = picks.owner AND u.is_active AND u.erased_at IS NULL
+WHERE picks.rank <= %(kept)s
+"""  # noqa: S608 (constants only: every value is a parameter)
 
 
 def recommendations_refresh() -> str:

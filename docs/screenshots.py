@@ -113,7 +113,7 @@ def tour(url: str) -> None:
         log_in(page, url)
         shoot(page, "home-picked-for-you", full_page=True)
         page.locator(".account-menu summary").click()
-        shoot(page, "account-menu", clip={"x": 0, "y": 0, "width": 1180, "height": 420})
+        shoot(page, "account-menu", clip={"x": 0, "y": 0, "width": 1180, "height": 480})
         page.goto(f"{url}/products/copper-teapot/")
         shoot(page, "product-also-bought", full_page=True)
         log_in(phone.new_page(), url)

@@ -29,6 +29,7 @@ def test_sign_up_log_out_log_in_and_change_a_preference(app_server, page):
     expect(page.get_by_text("Your email is confirmed")).to_be_visible()
     expect(page.locator(".account-menu summary")).to_have_text("Hi, Zoë")
 
+    page.get_by_text("Hi, Zoë").click()  # the account menu opens
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("link", name="Log in")).to_be_visible()
     page.get_by_role("link", name="Log in").click()

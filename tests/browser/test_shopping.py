@@ -50,6 +50,7 @@ def test_browse_add_sign_up_keep_the_cart_check_out_and_see_the_order(app_server
     expect(page.locator(".cart-count")).to_have_text("0")
 
     order = Order.objects.get()
+    page.locator(".account-menu summary").click()
     page.get_by_role("link", name="Orders", exact=True).click()
     expect(page.get_by_role("link", name=order.number)).to_be_visible()
     page.get_by_role("link", name=order.number).click()

@@ -128,3 +128,20 @@ def test_home_with_picks_costs_the_same(logged_in, django_assert_num_queries, si
     assert b'id="picked-for-you"' in page.content
     with django_assert_num_queries(2):
         logged_in.get("/")
+
+
+@pytest.mark.parametrize("size", [10, 1000])
+def test_home_with_an_anonymous_visitors_picks_costs_the_same(
+    client, django_assert_num_queries, size
+):
+    first, second, third = build_catalogue(size)
+    recommend_everything([first, second, third, *Product.objects.order_by("-pk")[:5]])
+    warm_navigation(client)
+    client.get(first.get_absolute_url())  # a visitor with history; the product is cached
+    client.get(second.get_absolute_url())
+    with django_assert_num_queries(3):  # COUNT, page of products, the picks
+        page = client.get("/")
+    assert b'id="picked-for-you"' in page.content
+    with django_assert_num_queries(0):  # the listing, the list and the picks are cached
+        page = client.get("/")
+    assert b'id="picked-for-you"' in page.content

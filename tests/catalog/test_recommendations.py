@@ -152,6 +152,38 @@ def test_picked_for_you_from_the_shoppers_own_history(shop):
     assert section(Client().get("/"), "picked-for-you") == []
 
 
+def anonymous_visitor_who_viewed(*products: Product) -> Client:
+    visitor = Client()
+    for product in products:
+        assert visitor.get(product.get_absolute_url()).status_code == 200
+    return visitor
+
+
+def test_an_anonymous_visitor_is_picked_for_by_the_same_rule(shop):
+    # Viewed D and F, as u1 did: E (viewed with D and with F: 2), then A (bought with D: 1).
+    visitor = anonymous_visitor_who_viewed(shop["F"], shop["D"])
+    assert section(visitor.get("/"), "picked-for-you") == ["E", "A"]
+    u1_picks = Pick.objects.filter(user__email="u1@example.com").order_by("-score", "product")
+    assert [pick.product.name for pick in u1_picks] == ["E", "A"]
+    # Viewed A, as Ann did: what was bought with it, by count.
+    visitor = anonymous_visitor_who_viewed(shop["A"])
+    assert section(visitor.get("/"), "picked-for-you") == ["B", "C", "D"]
+
+
+def test_an_anonymous_visitor_is_never_picked_the_viewed_sold_out_or_withdrawn(shop):
+    visitor = anonymous_visitor_who_viewed(shop["A"], shop["B"])
+    # A's B (2), C (1), D (1) and B's A (2), C (2): A and B viewed, so C (3), then D (1).
+    assert section(visitor.get("/"), "picked-for-you") == ["C", "D"]
+    with TestCase.captureOnCommitCallbacks(execute=True):  # a new cache generation
+        shop["C"].stock = 0
+        shop["C"].save()
+    assert section(visitor.get("/"), "picked-for-you") == ["D"]
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        shop["D"].is_active = False
+        shop["D"].save()
+    assert section(visitor.get("/"), "picked-for-you") == []
+
+
 def test_picks_leave_out_what_the_shopper_ordered(shop):
     order(shop["B"], user=shop["ann"])
     recommendations_refresh()
