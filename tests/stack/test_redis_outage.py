@@ -38,5 +38,8 @@ def test_a_redis_outage_logs_a_few_lines_per_instance_and_fails_nothing(stack, s
     assert not load.tally.failed, [str(o) for o in load.tally.failed]
     assert tracebacks == dict.fromkeys(INSTANCES, 0)
     # Per gunicorn worker (two per instance): "unreachable" when it starts, "answers again"
-    # when it ends; a worker that served nothing meanwhile logs neither.
-    assert all(1 <= lines <= 4 for lines in outage.values()), outage
+    # when it ends; a worker that served nothing meanwhile logs neither. On a loaded machine
+    # a worker can see one more failure just after Redis is back (a 1 s socket timeout while
+    # the restarted server warms up) and log that pair again: a bound set by the workers,
+    # never by the requests (without the breaker: a traceback per cache call, thousands).
+    assert all(1 <= lines <= 8 for lines in outage.values()), outage
