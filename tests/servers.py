@@ -14,7 +14,6 @@ from django.contrib.auth.hashers import make_password
 
 from deploy import servers
 
-
 # What boto3 needs to talk to the suite's moto server (it checks no credentials).
 AWS_TEST_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",

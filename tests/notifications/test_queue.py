@@ -2,13 +2,12 @@
 caller's transaction, one event makes one email, failures retry with backoff or end as
 dead letters that the admin retries, and bad input is refused at enqueue."""
 
-import json
 import smtplib
-import urllib.request
 from datetime import timedelta
 
 import boto3
 import pytest
+import requests
 from botocore.exceptions import ClientError, EndpointConnectionError
 from django.db import transaction
 from django.test import Client
@@ -169,8 +168,8 @@ def test_the_ses_backend_delivers_a_queued_email(ses, moto_url):
     email.refresh_from_db()
     assert (email.status, email.attempts, email.last_error) == ("sent", 1, "")
     # What moto's SES received (its state over HTTP): this email, once.
-    with urllib.request.urlopen(f"{moto_url}/moto-api/data.json") as response:
-        raw = [m["raw_data"] for m in json.load(response)["ses"]["RawMessage"]]
+    state = requests.get(f"{moto_url}/moto-api/data.json", timeout=10).json()
+    raw = [m["raw_data"] for m in state["ses"]["RawMessage"]]
     mine = [m for m in raw if message_id(email) in m]
     assert len(mine) == 1 and "To: ann@example.com" in mine[0] and "Thanks!" in mine[0]
 

@@ -1,6 +1,7 @@
 """The worker tier as instances run it: `manage.py run_worker` processes on the test
-database, delivering to a real SMTP server (and to an SES that never answers). Figures (throughput, commit-to-delivery
-latency, duplicates after a SIGKILL) are printed in pytest's closing summary."""
+database, delivering to a real SMTP server (and to an SES that never answers). Figures
+(throughput, commit-to-delivery latency, duplicates after a SIGKILL) are printed in
+pytest's closing summary."""
 
 import signal
 import socket
