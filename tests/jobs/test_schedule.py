@@ -4,8 +4,10 @@ periods, one of them SIGKILLed halfway."""
 
 import signal
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
@@ -18,6 +20,7 @@ from jobs.schedule import DAY, JOBS, jobs
 from jobs.services import jobs_claim_due, period_start
 from notifications.models import Email
 from tests.mail import run_due_tasks
+from tests.servers import AWS_TEST_ENVIRONMENT
 from tests.servers import test_database_url as database_url
 from tests.stack.load import FIGURES
 
@@ -67,6 +70,57 @@ def test_a_claimed_run_does_the_work_and_records_it():
     assert outcomes["purge_drafts"] == "purged 0 form draft(s) untouched for 30 days"
     assert outcomes["refresh_recommendations"].startswith("0 also-bought and 0 viewed-together")
     assert not JobRun.objects.filter(finished_at__isnull=True).exists()
+
+
+def an_email(key: str, status: str, age: timedelta) -> None:
+    """A row of the queue (no delivery task: nothing runs it here)."""
+    email = Email.objects.create(
+        key=key,
+        kind="test",
+        to="a@example.com",
+        subject="s",
+        body="b",
+        status=status,
+        next_attempt_at=timezone.now(),
+    )
+    Email.objects.filter(pk=email.pk).update(created_at=timezone.now() - age)
+
+
+@pytest.mark.django_db
+def test_the_queue_metrics_reach_cloudwatch_every_minute(settings, moto_url, monkeypatch):
+    for name, value in {**AWS_TEST_ENVIRONMENT, "AWS_ENDPOINT_URL_CLOUDWATCH": moto_url}.items():
+        monkeypatch.setenv(name, value)
+    settings.WEBSHOP_ENVIRONMENT = environment = f"test-{uuid.uuid4().hex[:8]}"
+    for n, age in enumerate([20, 5, 1]):
+        an_email(f"pending:{n}", "pending", timedelta(minutes=age))
+    an_email("dead:1", "dead", timedelta(hours=3))
+    an_email("dead:2", "dead", timedelta(hours=2))
+    an_email("sent:1", "sent", timedelta(hours=1))
+    assert {job.name: job.every for job in jobs()}["publish_queue_metrics"] == 60
+    jobs_claim_due(instance="i-a")
+    assert run_due_tasks() == len(JOBS)
+    outcome = JobRun.objects.get(job="publish_queue_metrics").outcome
+    assert outcome.startswith(f"published to CloudWatch ({environment}): mail queue: 3 pending")
+
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_url)
+    now = timezone.now()
+
+    def maximum(metric: str) -> list[float]:
+        points = cloudwatch.get_metric_statistics(
+            Namespace="Webshop",
+            MetricName=metric,
+            Dimensions=[{"Name": "Environment", "Value": environment}],
+            StartTime=now - timedelta(minutes=5),
+            EndTime=now + timedelta(minutes=5),
+            Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]
+        return [point["Maximum"] for point in points]
+
+    assert maximum("QueueDepth") == [3]
+    assert maximum("DeadLetters") == [2]
+    [oldest] = maximum("OldestPendingSeconds")
+    assert 20 * 60 <= oldest < 21 * 60  # the 20-minute-old email, seconds after
 
 
 def test_periods_come_from_job_periods(settings):
