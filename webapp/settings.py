@@ -433,6 +433,10 @@ for item in env.list("JOB_PERIODS", default=[]):
 # The environment (the stack's EnvironmentName) whose queue metrics the worker tier
 # publishes to CloudWatch every minute; unset (`make run`, tests), nothing calls AWS.
 WEBSHOP_ENVIRONMENT = env.str("WEBSHOP_ENVIRONMENT", default="")
+if WEBSHOP_ENVIRONMENT and not env.str("AWS_DEFAULT_REGION", default=""):
+    raise ImproperlyConfigured(
+        "WEBSHOP_ENVIRONMENT needs AWS_DEFAULT_REGION: the region its metrics go to."
+    )
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
