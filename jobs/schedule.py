@@ -7,7 +7,8 @@ from importlib import import_module
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-HOUR = 60 * 60
+MINUTE = 60
+HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 
 
@@ -49,6 +50,12 @@ def _refresh_recommendations() -> str:
     return recommendations_refresh()
 
 
+def _publish_queue_metrics() -> str:
+    from notifications.services import queue_metrics_publish
+
+    return queue_metrics_publish(environment=settings.WEBSHOP_ENVIRONMENT)
+
+
 JOBS = {
     job.name: job
     for job in [
@@ -59,12 +66,17 @@ JOBS = {
         # Hourly: new orders and views show in the recommendations within the hour; a run
         # takes under a second for 5,000 orders (README) and starts a new cache generation.
         Job("refresh_recommendations", HOUR, _refresh_recommendations),
+        # Every minute, the dashboard's resolution and the alarms' period.
+        Job("publish_queue_metrics", MINUTE, _publish_queue_metrics),
     ]
 }
+# Jobs that call AWS, scheduled only where WEBSHOP_ENVIRONMENT names the environment.
+_AWS_JOBS = {"publish_queue_metrics"}
 
 
 def jobs() -> list[Job]:
-    """Every job with its period, JOB_PERIODS applied; refuses unknown names."""
+    """Every job to schedule here, with its period, JOB_PERIODS applied; refuses unknown
+    names. Without WEBSHOP_ENVIRONMENT, the jobs that call AWS are left out."""
     periods = settings.JOB_PERIODS
     unknown = sorted(set(periods) - set(JOBS))
     if unknown:
@@ -73,4 +85,9 @@ def jobs() -> list[Job]:
         )
     if any(seconds < 1 for seconds in periods.values()):
         raise ImproperlyConfigured("JOB_PERIODS: every period must be at least 1 second.")
-    return [Job(job.name, periods.get(job.name, job.every), job.run) for job in JOBS.values()]
+    skipped = set() if settings.WEBSHOP_ENVIRONMENT else _AWS_JOBS
+    return [
+        Job(job.name, periods.get(job.name, job.every), job.run)
+        for job in JOBS.values()
+        if job.name not in skipped
+    ]

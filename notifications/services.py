@@ -30,6 +30,8 @@ import smtplib
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -42,6 +44,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from notifications.models import MAX_BODY_BYTES, MAX_SUBJECT_LENGTH, Email
+from notifications.selectors import email_queue_stats
 from notifications.tasks import deliver_email
 
 logger = logging.getLogger(__name__)
@@ -50,6 +53,13 @@ RETRY_FIRST_DELAY = 1.0  # seconds; doubles with every failed attempt
 RETRY_MAX_DELAY = 600.0
 # SES errors worth trying again; any other SES error is about the message itself.
 _SES_TRANSIENT = {"Throttling", "ThrottlingException", "ServiceUnavailable", "InternalFailure"}
+# The queue's health in CloudWatch: the dashboard and alarms (cloudformation/stacks/
+# monitoring.yaml) read these names. The worker runs one task at a time, so a hung call
+# must not hold it long: two attempts of at most 5 + 5 s; a missed minute is harmless.
+METRICS_NAMESPACE = "Webshop"
+_CLOUDWATCH_CONFIG = Config(
+    connect_timeout=5, read_timeout=5, retries={"total_max_attempts": 2, "mode": "standard"}
+)
 
 
 class EmailRejected(ValueError):
@@ -257,3 +267,24 @@ def emails_prune(*, days: int) -> int:
     cutoff = timezone.now() - timedelta(days=days)
     deleted, _ = Email.objects.filter(status=Email.Status.SENT, sent_at__lt=cutoff).delete()
     return deleted
+
+
+def queue_metrics_publish(*, environment: str) -> str:
+    """Publish the queue's depth, its oldest pending email's age and the dead letters to
+    CloudWatch for `environment` (the scheduled job, once a minute fleet-wide); returns
+    what it sent. The region and credentials are boto3's (AWS_DEFAULT_REGION, the role)."""
+    stats = email_queue_stats()
+    oldest = stats.oldest_pending_seconds or 0.0  # 0 rather than no data: workers are alive
+    dimensions = [{"Name": "Environment", "Value": environment}]
+    boto3.client("cloudwatch", config=_CLOUDWATCH_CONFIG).put_metric_data(
+        Namespace=METRICS_NAMESPACE,
+        MetricData=[
+            {"MetricName": name, "Dimensions": dimensions, "Value": value, "Unit": unit}
+            for name, value, unit in [
+                ("QueueDepth", stats.pending, "Count"),
+                ("OldestPendingSeconds", oldest, "Seconds"),
+                ("DeadLetters", stats.dead, "Count"),
+            ]
+        ],
+    )
+    return f"published to CloudWatch ({environment}): {stats}"

@@ -14,6 +14,13 @@ from django.contrib.auth.hashers import make_password
 
 from deploy import servers
 
+# What boto3 needs to talk to the suite's moto server (it checks no credentials).
+AWS_TEST_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
 
 def test_database_url() -> str:
     """The URL of the database the tests use (pytest-django's test_ copy)."""

@@ -12,6 +12,7 @@ deploy/production.env.example; the README's configuration table documents each o
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import botocore.config
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
@@ -382,15 +383,30 @@ ACCOUNT_EMAILS_PER_CLIENT = env.int("DJANGO_ACCOUNT_EMAILS_PER_CLIENT", default=
 # Amazon SES through the instance role in production; EMAIL_URL otherwise (console by default).
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Corner Shop <shop@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-AWS_SES_REGION_NAME = env.str("AWS_SES_REGION_NAME", default="")
-if AWS_SES_REGION_NAME:
-    EMAIL_BACKEND = "django_ses.SESBackend"
-    AWS_SES_REGION_ENDPOINT = f"email.{AWS_SES_REGION_NAME}.amazonaws.com"
-else:
-    vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 # Seconds for the connect and for each exchange with the mail server; a worker's claim on
 # an email lasts three of them (notifications/services.py).
 EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", default=10)
+AWS_SES_REGION_NAME = env.str("AWS_SES_REGION_NAME", default="")
+if AWS_SES_REGION_NAME:
+    EMAIL_BACKEND = "django_ses.SESBackend"
+else:
+    vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# botocore's endpoint for the region (AWS_ENDPOINT_URL_SES points it at a local server).
+AWS_SES_REGION_ENDPOINT_URL = None
+# An SES call must end inside the worker's claim on the email (3 x EMAIL_TIMEOUT), or a
+# second worker may send it again. One attempt costs at most a connect and a wait for the
+# answer, 2 x EMAIL_TIMEOUT, which leaves one EMAIL_TIMEOUT for recording the outcome; so
+# botocore gets one attempt (total_max_attempts=1), and retrying is the queue's job (with
+# its backoff). Its defaults (60 s read timeout, up to 5 attempts) could take five minutes.
+AWS_SES_CONFIG = botocore.config.Config(
+    connect_timeout=EMAIL_TIMEOUT,
+    read_timeout=EMAIL_TIMEOUT,
+    retries={"total_max_attempts": 1, "mode": "standard"},
+)
+# No rate-limit lookup before the first send (django-ses's GetSendQuota call): it would
+# be a second call inside the claim, and the instance role may only send. SES throttling
+# is retried by the queue with backoff.
+AWS_SES_AUTO_THROTTLE = None
 # Delivery attempts before an email becomes a dead letter (backoff 1 s doubling to 10 min:
 # about two hours of retries).
 MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=20)
@@ -414,6 +430,13 @@ for item in env.list("JOB_PERIODS", default=[]):
     if not seconds.isdigit():
         raise ImproperlyConfigured(f"JOB_PERIODS: {item!r} is not job=seconds.")
     JOB_PERIODS[job.strip()] = int(seconds)
+# The environment (the stack's EnvironmentName) whose queue metrics the worker tier
+# publishes to CloudWatch every minute; unset (`make run`, tests), nothing calls AWS.
+WEBSHOP_ENVIRONMENT = env.str("WEBSHOP_ENVIRONMENT", default="")
+if WEBSHOP_ENVIRONMENT and not env.str("AWS_DEFAULT_REGION", default=""):
+    raise ImproperlyConfigured(
+        "WEBSHOP_ENVIRONMENT needs AWS_DEFAULT_REGION: the region its metrics go to."
+    )
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -64,6 +64,9 @@ def test_instance_role_reaches_its_own_buckets_secrets_and_identity_only(templat
     assert ses["Resource"]["Fn::Sub"].endswith(":identity/${SesIdentity}")
     metrics = by_sid["PublishAgentMetrics"]
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CWAgent"}}
+    queue = by_sid["PublishQueueMetrics"]
+    assert (queue["Action"], queue["Resource"]) == ("cloudwatch:PutMetricData", "*")
+    assert queue["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Webshop"}}
 
 
 def test_cloudfront_sends_pages_to_the_alb_and_files_to_the_buckets(templates):
@@ -128,6 +131,8 @@ def test_alarms_cover_what_ops_act_on(templates):
         ("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"),
         ("AWS/ElastiCache", "EngineCPUUtilization"),
         ("AWS/ElastiCache", "Evictions"),
+        ("Webshop", "DeadLetters"),
+        ("Webshop", "OldestPendingSeconds"),
     }
     for logical, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical
@@ -142,6 +147,31 @@ def test_alarms_cover_what_ops_act_on(templates):
             if a["MetricName"] == metric
         }
         assert nodes == {"${CacheReplicationGroupId}-001", "${CacheReplicationGroupId}-002"}
+
+
+def test_the_mail_queue_alarms_on_a_dead_letter_and_on_15_minutes_of_waiting(templates):
+    from notifications.services import METRICS_NAMESPACE
+
+    alarms = _alarms(templates, "monitoring")
+    dead, oldest = alarms["DeadLettersAlarm"], alarms["OldestPendingAlarm"]
+    for alarm in (dead, oldest):
+        assert alarm["Namespace"] == METRICS_NAMESPACE  # what the worker tier publishes
+        assert alarm["Dimensions"] == [{"Name": "Environment", "Value": {"Ref": "EnvironmentName"}}]
+        assert (alarm["Statistic"], alarm["Period"]) == ("Maximum", 60)
+        assert alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
+    assert (dead["ComparisonOperator"], dead["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert dead["TreatMissingData"] == "notBreaching"
+    assert (oldest["ComparisonOperator"], oldest["Threshold"]) == ("GreaterThanThreshold", 900)
+    # Silence means no scheduler publishes: the workers are down.
+    assert oldest["TreatMissingData"] == "breaching"
+
+
+def test_every_instance_names_its_environment_and_region_for_the_queue_metrics(templates):
+    user_data = templates["app"]["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"][
+        "UserData"
+    ]["Fn::Base64"]["Fn::Sub"]
+    assert "WEBSHOP_ENVIRONMENT=${EnvironmentName}\n" in user_data
+    assert "AWS_DEFAULT_REGION=${AWS::Region}\n" in user_data
 
 
 def test_agent_metrics_alarmed_on_are_the_ones_the_agent_rolls_up_per_group(templates):
@@ -209,6 +239,8 @@ def test_the_dashboard_shows_the_fleet_the_data_tier_and_the_edge(templates):
         "EngineCPUUtilization",
         "DatabaseMemoryUsagePercentage",
         "QueueDepth",
+        "DeadLetters",
+        "OldestPendingSeconds",
         "5xxErrorRate",
         "BlockedRequests",
     } <= shown

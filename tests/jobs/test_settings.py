@@ -17,6 +17,11 @@ from deploy.servers.worker import BASE_DIR
         ("JOB_PERIODS", "purge_carts=-5", "JOB_PERIODS: 'purge_carts=-5' is not job=seconds."),
         ("MAIL_MAX_ATTEMPTS", "0", "MAIL_MAX_ATTEMPTS must be at least 1, not 0."),
         ("DJANGO_EMAIL_TIMEOUT", "0", "DJANGO_EMAIL_TIMEOUT must be at least 1, not 0."),
+        (
+            "WEBSHOP_ENVIRONMENT",
+            "prod",
+            "WEBSHOP_ENVIRONMENT needs AWS_DEFAULT_REGION: the region its metrics go to.",
+        ),
     ],
 )
 def test_a_nonsensical_value_stops_the_process_with_one_line(variable, value, message):

@@ -5,7 +5,9 @@ dead letters that the admin retries, and bad input is refused at enqueue."""
 import smtplib
 from datetime import timedelta
 
+import boto3
 import pytest
+import requests
 from botocore.exceptions import ClientError, EndpointConnectionError
 from django.db import transaction
 from django.test import Client
@@ -20,9 +22,11 @@ from notifications.services import (
     email_enqueue,
     emails_reclaim_abandoned,
     is_transient,
+    message_id,
 )
 from tests.accounts.helpers import admin_log_in
 from tests.mail import outbox, run_due_tasks
+from tests.servers import AWS_TEST_ENVIRONMENT
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +147,31 @@ def test_staff_without_the_change_permission_cannot_retry():
     admin_log_in(client, staff, "x")
     listing = client.get("/admin/notifications/email/")
     assert listing.status_code == 200 and b'value="retry"' not in listing.content
+
+
+@pytest.fixture
+def ses(settings, moto_url, monkeypatch):
+    """Amazon SES through django-ses, as in production, but on the suite's moto server over
+    real HTTP (botocore's own AWS_ENDPOINT_URL_SES); the shop's sender is verified."""
+    for name, value in {**AWS_TEST_ENVIRONMENT, "AWS_ENDPOINT_URL_SES": moto_url}.items():
+        monkeypatch.setenv(name, value)
+    settings.EMAIL_BACKEND = "django_ses.SESBackend"
+    settings.AWS_SES_REGION_NAME = AWS_TEST_ENVIRONMENT["AWS_DEFAULT_REGION"]
+    client = boto3.client("ses")
+    client.verify_email_identity(EmailAddress="shop@localhost")
+    return client
+
+
+def test_the_ses_backend_delivers_a_queued_email(ses, moto_url):
+    email = enqueue(key="order_confirmation:ses")
+    assert run_due_tasks() == 1
+    email.refresh_from_db()
+    assert (email.status, email.attempts, email.last_error) == ("sent", 1, "")
+    # What moto's SES received (its state over HTTP): this email, once.
+    state = requests.get(f"{moto_url}/moto-api/data.json", timeout=10).json()
+    raw = [m["raw_data"] for m in state["ses"]["RawMessage"]]
+    mine = [m for m in raw if message_id(email) in m]
+    assert len(mine) == 1 and "To: ann@example.com" in mine[0] and "Thanks!" in mine[0]
 
 
 def a_worker_died(*, claimed_the_email: bool) -> Email:

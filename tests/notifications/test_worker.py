@@ -1,8 +1,10 @@
 """The worker tier as instances run it: `manage.py run_worker` processes on the test
-database, delivering to a real SMTP server. Figures (throughput, commit-to-delivery
-latency, duplicates after a SIGKILL) are printed in pytest's closing summary."""
+database, delivering to a real SMTP server (and to an SES that never answers). Figures
+(throughput, commit-to-delivery latency, duplicates after a SIGKILL) are printed in
+pytest's closing summary."""
 
 import signal
+import socket
 import statistics
 import time
 from collections import Counter
@@ -14,6 +16,7 @@ from django.db import transaction
 from deploy.servers import WorkerProcess
 from notifications.models import Email
 from notifications.services import email_enqueue
+from tests.servers import AWS_TEST_ENVIRONMENT
 from tests.servers import test_database_url as database_url
 from tests.stack.load import FIGURES
 
@@ -113,3 +116,45 @@ def test_throughput_and_commit_to_delivery_latency(mail_server, tmp_path):
     )
     assert len(received(mail_server, recipients)) == 300
     assert max(latencies) < 5
+
+
+def test_an_ses_call_that_never_answers_ends_inside_the_claim_and_is_retried(tmp_path):
+    """SES (django-ses, the worker's own settings) at a socket that accepts and never
+    answers: the call fails within the worker's claim, so the email waits for its retry
+    and the scheduler never takes it for abandoned (which would let a second worker send
+    it while the first still might)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the kernel completes the handshakes; nobody ever reads
+        with transaction.atomic():
+            email = email_enqueue(
+                key="ses:silent", kind="test", to="s@example.com", subject="Hi", body="b"
+            )
+        env = {
+            **AWS_TEST_ENVIRONMENT,
+            "DATABASE_URL": database_url(),
+            "INSTANCE_ID": "w-ses",
+            "AWS_SES_REGION_NAME": AWS_TEST_ENVIRONMENT["AWS_DEFAULT_REGION"],
+            "AWS_ENDPOINT_URL_SES": f"http://127.0.0.1:{silent.getsockname()[1]}",
+            # The claim lasts 3 s; botocore's defaults would keep the call for minutes.
+            "DJANGO_EMAIL_TIMEOUT": "1",
+        }
+        log = tmp_path / "worker.log"
+        worker = WorkerProcess(log, interval=0.2).start(env)
+        first_failure = []
+
+        def failed_once() -> bool:
+            first_failure[:] = Email.objects.filter(
+                pk=email.pk, last_error__startswith="attempt 1: "
+            ).values_list("last_error", flat=True)
+            return bool(first_failure)
+
+        try:
+            wait_for(failed_once, 30, "the first SES attempt failed")
+        finally:
+            worker.stop()
+    assert "ReadTimeoutError" in first_failure[0], first_failure
+    email.refresh_from_db()
+    assert (email.status, email.sent_at) == ("pending", None)  # waiting for its retry
+    assert email.attempts >= 1
+    assert "abandoned by a worker" not in log.read_text()
