@@ -101,4 +101,4 @@ def test_slow_uploads_do_not_hold_the_shops_threads(serving, shoppers, products)
     assert opened == [SLOW_CONNECTIONS, SLOW_CONNECTIONS]  # the attack held throughout
     assert not failed, failed[:10]
     assert len(outcomes) > 8 * len(shoppers)  # shoppers kept shopping, not waiting
-    assert p95 < 1.0  # the bound for other shoppers, in seconds
+    assert p95 < 1.0  # seconds: what other shoppers may wait while the attack lasts
