@@ -501,7 +501,7 @@ def progress_line(round_name: str, label: str, run: Run) -> str:
     )
 
 
-def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options, checks) -> int:
+def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options, db_checks) -> int:
     """Print the tables and the checks, write results.json and chart.png; 1 if a check failed."""
     from bench import chart
 
@@ -511,7 +511,7 @@ def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options,
         main_phase.summaries,
         PAGES,
         lost_updates=lost if report["add_to_cart"] else None,
-        checkout_errors=checks["checkout"].errors if report["checkout"] else None,
+        checkout_errors=db_checks["checkout"].errors if report["checkout"] else None,
         scale=scale_phase.summaries if scale_phase else None,
     )
     failed_runs = [line for p in phases for line in p.failed_runs()]
@@ -571,7 +571,7 @@ def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options,
         f"\nWrote {options.results / 'results.json'} and {options.results / 'chart.png'} "
         f"in {report['meta']['wall_seconds']:.0f} s"
     )
-    return 1 if failed_runs or lost or checks["checkout"].errors else 0
+    return 1 if failed_runs or lost or db_checks["checkout"].errors else 0
 
 
 def write(report: dict, results: Path) -> None:
