@@ -77,7 +77,7 @@ MIDDLEWARE = [
     # Before anything reads a session or checks CSRF: a method no page takes is a 405.
     "webapp.security.ShopSecurityMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "webapp.security.PolicyOnceCSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -245,6 +245,9 @@ if AWS_STORAGE_BUCKET_NAME:
             },
         },
     }
+    # S3 (through CloudFront) serves the static files: whitenoise would only look up every
+    # request's path in its table of files and find nothing.
+    MIDDLEWARE.remove("whitenoise.middleware.WhiteNoiseMiddleware")
     # Where pages load static files and media from, for the Content-Security-Policy.
     if s3_options["custom_domain"]:
         ASSET_ORIGINS = [f"https://{s3_options['custom_domain']}"]

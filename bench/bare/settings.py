@@ -12,7 +12,7 @@ import environ
 SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1"]
-INSTALLED_APPS = ["django.contrib.sessions"]
+INSTALLED_APPS = ["django.contrib.sessions", "bench.bare"]
 MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
 ROOT_URLCONF = "bench.bare.urls"
 WSGI_APPLICATION = "bench.bare.wsgi.application"

@@ -2,18 +2,18 @@
 
 import secrets
 
-from django.db import connection
 from django.http import HttpResponse
 from django.urls import path
 
+from bench.bare.models import Category
+
 
 def bare(request):
-    """The ceiling's work with nothing around it: a session read (a first visit gets a
-    visitor id, so the harness can take a real session cookie) and one query."""
+    """The ceiling's work (webapp.views.benchmark_ceiling) with nothing around it: a
+    session read (a first visit gets a visitor id, so the harness can take a real session
+    cookie) and the same ORM query."""
     visitor = request.session.setdefault("visitor", secrets.token_urlsafe(16))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM catalog_category ORDER BY id LIMIT 1")
-        (first,) = cursor.fetchone()
+    first = Category.objects.values_list("pk", flat=True).first()
     return HttpResponse(f"{first} {len(visitor)}\n", content_type="text/plain")
 
 
