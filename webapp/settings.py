@@ -83,7 +83,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with the signed-in user from the shared cache (no query per request).
+    "accounts.middleware.CachedAuthenticationMiddleware",
     # request.user.is_verified(): this session passed the second factor (the admin needs it).
     "django_otp.middleware.OTPMiddleware",
     "cart.middleware.VisitorCartMiddleware",
