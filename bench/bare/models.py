@@ -7,3 +7,6 @@ class Category(models.Model):
     class Meta:
         managed = False  # the shop's migrations own catalog_category
         db_table = "catalog_category"
+
+    def __str__(self) -> str:
+        return str(self.pk)
