@@ -3,12 +3,11 @@ an account, its groups or their permissions drops its signed-in cache entry."""
 
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from accounts.models import User, signed_in_user_cache_key
+from accounts.models import Address, User
+from accounts.services import signed_in_user_forget
 from webapp.clientip import client_ip, masked
 from webapp.sessions import device_record
 
@@ -23,18 +22,16 @@ def note_the_device(sender, request, user, **kwargs):
         )
 
 
-def signed_in_user_forget(user_ids) -> None:
-    """Drop the accounts' cache entries now and again once the change commits, so a request
-    that read the old row meanwhile cannot leave it cached (accounts/middleware.py)."""
-    keys = [signed_in_user_cache_key(pk) for pk in set(user_ids)]
-    if keys:
-        cache.delete_many(keys)
-        transaction.on_commit(lambda: cache.delete_many(keys))
-
-
 @receiver([post_save, post_delete], sender=User)
 def forget_changed_user(sender, instance, **kwargs):
     signed_in_user_forget([instance.pk])
+
+
+@receiver(post_delete, sender=Address)
+def forget_user_of_deleted_address(sender, instance, **kwargs):
+    """Deleting the default address empties the account's default in an UPDATE of its own
+    (on_delete=SET_NULL), which sends no post_save."""
+    signed_in_user_forget([instance.user_id])
 
 
 @receiver(m2m_changed, sender=User.groups.through)

@@ -6,7 +6,15 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import User
+from accounts.models import Address, User
+
+ADDRESS = {
+    "full_name": "Sam Lee",
+    "line1": "1 High Street",
+    "city": "Bristol",
+    "postcode": "BS1 4DJ",
+    "country": "GB",
+}
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +79,15 @@ def test_group_and_permission_changes_apply_on_the_next_request(client, shopper)
     editors.user_set.clear()
     user, read_table = user_on_next_request(client)
     assert read_table and not user.has_perm("catalog.change_product")
+
+
+def test_the_default_address_set_or_deleted_shows_on_the_next_request(client, shopper):
+    """Both are UPDATEs of the user row that send no post_save."""
+    home = Address.objects.create(user=shopper, **ADDRESS)
+    assert client.post(f"/accounts/addresses/{home.pk}/default/").status_code == 302
+    user, _ = user_on_next_request(client)
+    assert user.default_address_id == home.pk
+    assert client.post(f"/accounts/addresses/{home.pk}/delete/").status_code == 302
+    user, _ = user_on_next_request(client)
+    assert user.default_address_id is None
+    assert client.get("/checkout/").status_code in (200, 302)
