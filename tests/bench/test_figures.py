@@ -228,9 +228,9 @@ def test_table_shows_each_endpoint_with_its_target():
     )
     # Every run here costs the same CPU per request: a CPU ratio of 100%.
     home = "| catalogue list (home) | 590 | 10.0 | 20.0 | 59% | >= 90% | 47% | 0 | 100% | 12.0 |"
-    assert f"{home} 4.0 | 1.50 | 100:0 |" in lines
+    assert f"{home} 4.0 | 1.50 | 100:0 | 1% |" in lines
     ceiling = "| ceiling | 1,000 | 4.0 | 8.0 | 100% |  | 80% | 0 | 100% | 12.0 | 4.0 | 1.50 |"
-    assert f"{ceiling} 100:0 |" in lines
+    assert f"{ceiling} 100:0 | 1% |" in lines
 
 
 def test_each_nodes_share_of_the_queries_reads_primary_first():
