@@ -24,3 +24,4 @@ DATABASES = {
     }
 }
 USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
