@@ -158,7 +158,7 @@ SESSION_ENGINE = "webapp.sessions"
 # catalogue generation, whose current number lives in the shared `default` cache. A page
 # then costs one Redis round trip for the generation instead of one per cached fragment.
 CACHES["local"] = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "BACKEND": "webapp.cache.ObjectMemoryCache",
     "LOCATION": "generations",
     "OPTIONS": {"MAX_ENTRIES": 5000},
 }
