@@ -537,22 +537,24 @@ def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options,
                 f"of the ceiling: keeps {change['kept']:.0%} "
                 f"(raw req/s: {change['req_per_s_kept']:.0%})"
             )
-    if report["add_to_cart"]:
-        print("\nAdd to cart: gunicorn's 302s (adds it completed) against the cart in PostgreSQL")
-    for add in report["add_to_cart"]:
-        print(
-            f"  {add['round']:>14}: {add['server_302']} logged (wrk saw {add['client_302']}), "
-            f"cart holds {add['database_quantity']} in {add['database_lines']} lines: "
+    print_check(
+        "Add to cart: gunicorn's 302s (adds it completed) against the cart in PostgreSQL",
+        report["add_to_cart"],
+        lambda add: (
+            f"{add['server_302']} logged (wrk saw {add['client_302']}), cart holds "
+            f"{add['database_quantity']} in {add['database_lines']} lines: "
             f"lost updates {add['lost_updates']}"
-        )
-    if report["checkout"]:
-        print("\nCheckout: orders gunicorn confirmed against PostgreSQL's orders and stock")
-    for run in report["checkout"]:
-        print(
-            f"  {run['round']:>14}: {run['server_orders_confirmed']} confirmed, "
-            f"{run['database_orders']} orders holding {run['database_units']} units, stock "
-            f"down {run['stock_taken']}: lost {run['lost_orders']}, oversold {run['oversold']}"
-        )
+        ),
+    )
+    print_check(
+        "Checkout: orders gunicorn confirmed against PostgreSQL's orders and stock",
+        report["checkout"],
+        lambda run: (
+            f"{run['server_orders_confirmed']} confirmed, {run['database_orders']} orders "
+            f"holding {run['database_units']} units, stock down {run['stock_taken']}: "
+            f"lost {run['lost_orders']}, oversold {run['oversold']}"
+        ),
+    )
     print("\nTargets (medians):")
     for check in checks:
         verdict = "ok    " if check.met else "MISSED"
@@ -572,6 +574,14 @@ def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options,
         f"in {report['meta']['wall_seconds']:.0f} s"
     )
     return 1 if failed_runs or lost or db_checks["checkout"].errors else 0
+
+
+def print_check(title: str, runs: list[dict], describe) -> None:
+    """A database check's verdict per run (warm-up included), under its title."""
+    if runs:
+        print(f"\n{title}")
+    for run in runs:
+        print(f"  {run['round']:>14}: {describe(run)}")
 
 
 def write(report: dict, results: Path) -> None:
