@@ -17,7 +17,12 @@ def draw(report: dict, labels: dict[str, str], path) -> None:
     """Grouped bars, one group per endpoint: the small catalogue and, where measured, the
     large one; whiskers span the rounds, diamonds are the share CPU per request predicts
     (steady on a busy machine); short red lines are the targets."""
-    phases = list(report["phases"].values())
+    main, orders = report["phases"]["main"], report["phases"].get("orders")
+    # The checkout row, measured in its own phase (bench/harness.py), beside the main rows.
+    extra = {k: v for k, v in (orders or {}).get("median", {}).items() if k not in main["median"]}
+    phases = [{**main, "median": {**main["median"], **extra}}]
+    if "scale" in report["phases"]:
+        phases.append(report["phases"]["scale"])
     keys = [key for key in phases[0]["median"] if key != "ceiling"]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 8.5), sharex=True)
     highest = max(RATIO_TARGETS.values())
