@@ -1,5 +1,7 @@
 """Who is signed in, without a query per request: `request.user` from the shared cache."""
 
+import copy
+
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.middleware import AuthenticationMiddleware
@@ -15,7 +17,8 @@ def signed_in_user(request):
     verified against (Django's get_user, which also checks is_active); an entry serves a
     session that carries that very hash, so a password change (a new hash) or any save of
     the account (accounts/signals.py drops the entry) takes effect on the next request.
-    Redis down: a cache miss, Django's own lookup."""
+    Redis down: a cache miss, Django's own lookup. The cached copy leaves the password hash
+    out of Redis: the field is deferred, so a password check loads it (one query)."""
     session = request.session
     user_id = session.get(auth.SESSION_KEY)
     session_hash = session.get(auth.HASH_SESSION_KEY)
@@ -31,7 +34,9 @@ def signed_in_user(request):
         return cached[1]
     user = auth.get_user(request)
     if user.is_authenticated and session.get(auth.HASH_SESSION_KEY) == session_hash:
-        cache.set(key, (session_hash, user), SIGNED_IN_USER_TTL)
+        without_hash = copy.copy(user)
+        del without_hash.password
+        cache.set(key, (session_hash, without_hash), SIGNED_IN_USER_TTL)
     return user
 
 

@@ -3,10 +3,11 @@ groups or their permissions applies on the very next request (accounts/middlewar
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Address, User
+from accounts.models import Address, User, signed_in_user_cache_key
 
 ADDRESS = {
     "full_name": "Sam Lee",
@@ -39,6 +40,13 @@ def test_a_signed_in_page_reads_the_user_from_the_cache(client, shopper):
     user, read_table = user_on_next_request(client)
     assert user.pk == shopper.pk and user.is_authenticated
     assert not read_table
+
+
+def test_the_password_hash_stays_out_of_redis_and_is_loaded_when_checked(client, shopper):
+    _hash, cached = cache.get(signed_in_user_cache_key(shopper.pk))
+    assert "password" in cached.get_deferred_fields()
+    user, _ = user_on_next_request(client)
+    assert user.check_password("old password")  # e.g. the password change form
 
 
 def test_staff_and_superuser_changes_apply_on_the_next_request(client, shopper):
