@@ -117,6 +117,13 @@ ADDRESS_FIELDS = ["full_name", "line1", "line2", "city", "postcode", "country"]
 
 
 DRAFT_TTL_DAYS = 30  # a form draft nobody touched for this long is gone
+# A signed-in user is read from the shared cache (accounts/middleware.py); every change to
+# the account drops the entry at once, so this only bounds a fill that raced a change.
+SIGNED_IN_USER_TTL = 60
+
+
+def signed_in_user_cache_key(user_id) -> str:
+    return f"accounts:user:{user_id}"
 
 
 class FormDraft(models.Model):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -18,7 +19,14 @@ from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import DRAFT_TTL_DAYS, Address, FormDraft, User, normalize_email
+from accounts.models import (
+    DRAFT_TTL_DAYS,
+    Address,
+    FormDraft,
+    User,
+    normalize_email,
+    signed_in_user_cache_key,
+)
 from accounts.selectors import session_ref
 from accounts.tokens import email_change_token, email_confirmation_token
 from cart.models import Cart, Order
@@ -271,7 +279,19 @@ def address_set_default(*, user: User, pk: int) -> bool:
     updated = User.objects.filter(pk=user.pk, addresses__pk=pk).update(default_address_id=pk)
     if updated:
         user.default_address_id = pk
+        signed_in_user_forget([user.pk])  # an UPDATE sends no post_save
     return bool(updated)
+
+
+def signed_in_user_forget(user_ids) -> None:
+    """Drop the accounts' signed-in cache entries (accounts/middleware.py) now and again once
+    the change commits, so a request that read the old row meanwhile cannot leave it
+    cached. Every change to an account calls it: post_save and the other signals in
+    accounts/signals.py, and each UPDATE of the user table here."""
+    keys = [signed_in_user_cache_key(pk) for pk in set(user_ids)]
+    if keys:
+        cache.delete_many(keys)
+        transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 def sessions_end(*, user: User, keep: str | None = None) -> int:

@@ -10,13 +10,31 @@ import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-# The performance targets (docs/performance.md): ratio of an endpoint's req/s to the
-# ceiling's in the same round.
-RATIO_TARGETS = {"home": 0.50, "product": 0.50, "cart": 0.40, "add_to_cart": 0.30}
-P99_TARGET_MS = 25.0
-# Catalogue and search with the large catalogue: within 20% of the small catalogue's figure.
-SCALE_TARGET = 0.80
-SCALE_ENDPOINTS = ("home", "search")
+# The performance targets (issue 18, docs/performance.md): ratio of an endpoint's req/s to
+# the ceiling's in the same round.
+RATIO_TARGETS = {
+    "home": 0.90,
+    "category": 0.90,
+    "search": 0.90,
+    "product": 0.60,
+    "home_user": 0.50,
+    "product_user": 0.50,
+    "cart": 0.50,
+    "add_to_cart": 0.55,
+    # Set after measuring (docs/performance.md): a first visit writes its session (an INSERT
+    # and a Redis SET), as every product view did before soft state; a checkout cycle is
+    # four requests, two of them transactions that write several rows.
+    "new_visitors": 0.35,
+    "checkout": 0.25,
+}
+# The ceiling (the shop's middleware and settings around the bare view's work) against the
+# bare yardstick (Django with sessions only): what the shared path costs every page.
+CEILING_VS_BARE_TARGET = 0.85
+# A short tail: in every round, each page's p99 at most this many times its p50.
+TAIL_TARGET = 3.0
+# Listings with the large catalogue: within 10% of their ratio with the small one.
+SCALE_TARGET = 0.90
+SCALE_ENDPOINTS = ("home", "category", "search")
 
 _RESULT_LINE = re.compile(r"^BENCH-RESULT (\{.*\})$", re.MULTILINE)
 _NON_2XX_3XX = re.compile(r"^\s*Non-2xx or 3xx responses: (\d+)$", re.MULTILINE)
@@ -31,7 +49,7 @@ class Run:
     p99_ms: float
     requests: int  # responses wrk received within the run
     sent: int  # requests wrk sent, including those still in flight when it stopped
-    expected_status: int
+    expected_status: int | tuple[int, ...]  # a flow of steps (checkout) expects several
     statuses: dict[str, int]
     socket_errors: dict[str, int]
     non_2xx_3xx: int
@@ -41,6 +59,18 @@ class Run:
     database: dict = field(default_factory=dict)  # bench/shop.py's statements_per_request()
     ratio: float | None = None
     cpu_ratio: float | None = None
+    bare_ratio: float | None = None  # req/s as a share of the bare yardstick's
+    server_logged: bool = True  # False for the bare yardstick, which writes no request log
+
+    @property
+    def expected(self) -> set[str]:
+        wanted = self.expected_status
+        return {str(status) for status in (wanted if isinstance(wanted, tuple) else (wanted,))}
+
+    @property
+    def tail(self) -> float | None:
+        """p99 over p50: what the tail adds to the typical request."""
+        return self.p99_ms / self.p50_ms if self.p50_ms else None
 
     @property
     def cpu_ms(self) -> float | None:
@@ -50,18 +80,19 @@ class Run:
 
     @property
     def unexpected_statuses(self) -> int:
-        """Responses wrk received with any status but the expected one."""
-        return self.requests - self.statuses.get(str(self.expected_status), 0)
+        """Responses wrk received with any status but the expected ones."""
+        return self.requests - sum(n for s, n in self.statuses.items() if s in self.expected)
 
     @property
     def server_unexpected(self) -> int:
         """The same from gunicorn's side, which also counts requests wrk abandoned at the end."""
-        expected = str(self.expected_status)
-        return sum(n for status, n in self.server_statuses.items() if status != expected)
+        return sum(n for s, n in self.server_statuses.items() if s not in self.expected)
 
     @property
     def unanswered(self) -> int:
         """Requests wrk sent that gunicorn never logged (lost with a closed connection)."""
+        if not self.server_logged:
+            return 0
         return max(0, self.sent - sum(self.server_statuses.values()))
 
     @property
@@ -120,14 +151,19 @@ def access_log_statuses(log: str, requests: set[str]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def with_ratios(round_runs: dict[str, Run], ceiling: str = "ceiling") -> dict[str, Run]:
-    """Each endpoint's req/s as a share of the ceiling's in the same round; and the same
-    share predicted from CPU per request, which other jobs on the machine barely move
-    (with every core busy, req/s is cores / CPU per request)."""
+def with_ratios(
+    round_runs: dict[str, Run], ceiling: str = "ceiling", bare: str = "bare"
+) -> dict[str, Run]:
+    """Each endpoint's req/s as a share of the ceiling's in the same round (and of the bare
+    yardstick's, when it ran); and the ceiling share predicted from CPU per request, which
+    other jobs on the machine barely move (with every core busy, req/s is cores / CPU per
+    request)."""
     base, base_cpu = round_runs[ceiling].req_per_s, round_runs[ceiling].cpu_ms
+    bare_base = round_runs[bare].req_per_s if bare in round_runs else None
     for run in round_runs.values():
         run.ratio = run.req_per_s / base if base else None
         run.cpu_ratio = base_cpu / run.cpu_ms if base_cpu and run.cpu_ms else None
+        run.bare_ratio = run.req_per_s / bare_base if bare_base else None
     return round_runs
 
 
@@ -140,6 +176,8 @@ class Summary:
     p99_ms: float
     ratio: float | None
     cpu_ratio: float | None
+    bare_ratio: float | None
+    tail_max: float | None  # the largest p99 / p50 of the rounds
     requests: int
     unexpected_statuses: int
     server_unexpected_statuses: int
@@ -162,6 +200,8 @@ def summarise(runs: list[Run]) -> Summary:
         p99_ms=statistics.median(run.p99_ms for run in runs),
         ratio=statistics.median(ratios) if ratios else None,
         cpu_ratio=_median([run.cpu_ratio for run in runs]),
+        bare_ratio=_median([run.bare_ratio for run in runs]),
+        tail_max=max((run.tail for run in runs if run.tail is not None), default=None),
         requests=sum(run.requests for run in runs),
         unexpected_statuses=sum(run.unexpected_statuses for run in runs),
         server_unexpected_statuses=sum(run.server_unexpected for run in runs),
@@ -202,9 +242,11 @@ def check_targets(
     pages: list[str],
     *,
     lost_updates: int | None,
+    checkout_errors: int | None = None,
     scale: dict[str, Summary] | None = None,
 ) -> list[Check]:
-    """The performance targets, on the medians. `pages` are the endpoints p99 applies to."""
+    """The performance targets, on the medians. `pages` are the endpoints the tail target
+    applies to; `checkout_errors` counts orders lost or stock oversold in the checkout runs."""
     checks = [
         Check(
             f"{key} ratio",
@@ -218,18 +260,34 @@ def check_targets(
         for key, target in RATIO_TARGETS.items()
         if key in main
     ]
+    if "bare" in main and main["ceiling"].bare_ratio is not None:
+        share = main["ceiling"].bare_ratio
+        checks.append(
+            Check(
+                "ceiling vs bare",
+                f"{share:.0%}",
+                f">= {CEILING_VS_BARE_TARGET:.0%}",
+                share >= CEILING_VS_BARE_TARGET,
+            )
+        )
     checks += [
         Check(
-            f"{key} p99",
-            f"{main[key].p99_ms:.1f} ms",
-            f"<= {P99_TARGET_MS:.0f} ms",
-            main[key].p99_ms <= P99_TARGET_MS,
+            f"{key} p99 / p50",
+            f"{main[key].tail_max:.1f} in its worst round",
+            f"<= {TAIL_TARGET:g}",
+            main[key].tail_max <= TAIL_TARGET,
         )
         for key in pages
-        if key in main
+        if key in main and main[key].tail_max is not None
     ]
     if lost_updates is not None:
         checks.append(Check("add_to_cart lost updates", str(lost_updates), "0", lost_updates == 0))
+    if checkout_errors is not None:
+        checks.append(
+            Check(
+                "checkout orders lost or oversold", str(checkout_errors), "0", checkout_errors == 0
+            )
+        )
     for key in SCALE_ENDPOINTS:
         if scale and key in scale:
             kept = scale_kept(main[key], scale[key])
@@ -272,22 +330,36 @@ def lost_updates(*, database_total: int, server_successes: int) -> int:
 def table(summaries: dict[str, Summary], labels: dict[str, str]) -> str:
     """The summary table, as printed and pasted into docs/performance.md (Markdown)."""
     rows = [
-        "| endpoint | req/s | p50 ms | p99 ms | ratio to ceiling | target | bad statuses "
-        "| CPU ratio | app CPU ms/req | queries/req | DB ms/req | queries primary:replica |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| endpoint | req/s | p50 ms | p99 ms | ratio to ceiling | target | ratio to bare "
+        "| bad statuses | CPU ratio | app CPU ms/req | queries/req | DB ms/req "
+        "| queries primary:replica | others' CPU |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for key, s in summaries.items():
         target = RATIO_TARGETS.get(key)
         bad = s.unexpected_statuses + s.server_unexpected_statuses + s.socket_errors
-        app_cpu = s.cpu_ms_per_request.get("gunicorn")
+        app_cpu = s.cpu_ms_per_request.get("gunicorn" if key != "bare" else "bare gunicorn")
         rows.append(
             f"| {labels.get(key, key)} | {s.req_per_s:,.0f} | {s.p50_ms:.1f} | {s.p99_ms:.1f} "
-            f"| {s.ratio:.0%} | {f'>= {target:.0%}' if target else ''} | {bad} "
+            f"| {s.ratio:.0%} | {f'>= {target:.0%}' if target else ''} "
+            f"| {blank_if_none(s.bare_ratio, '.0%')} | {bad} "
             f"| {blank_if_none(s.cpu_ratio, '.0%')} | {blank_if_none(app_cpu, '.1f')} "
             f"| {blank_if_none(s.queries_per_request, '.1f')} "
-            f"| {blank_if_none(s.db_ms_per_request, '.2f')} | {node_shares(s.replica_share)} |"
+            f"| {blank_if_none(s.db_ms_per_request, '.2f')} | {node_shares(s.replica_share)} "
+            f"| {s.others_cpu_share_max:.0%} |"
         )
     return "\n".join(rows)
+
+
+def ceiling_vs_bare(summaries: dict[str, Summary]) -> str | None:
+    """The line under the table: what the shop's shared path leaves of bare Django."""
+    if "bare" not in summaries or summaries["ceiling"].bare_ratio is None:
+        return None
+    return (
+        f"ceiling vs bare: {summaries['ceiling'].bare_ratio:.0%} "
+        f"({summaries['ceiling'].req_per_s:,.0f} against {summaries['bare'].req_per_s:,.0f} "
+        f"req/s; target >= {CEILING_VS_BARE_TARGET:.0%})"
+    )
 
 
 def node_shares(replica_share: float | None) -> str:

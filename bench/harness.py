@@ -19,11 +19,21 @@ from deploy.release.version import source_version
 from deploy.servers import POSTGRES_BIN, REDIS_SERVER
 
 WRK_SCRIPT = Path(__file__).with_name("wrk.lua")
+CHECKOUT_SCRIPT = Path(__file__).with_name("checkout.lua")
 # Terms from the demo vocabulary: each matches a few products, more with the large catalogue.
 SEARCH_TERMS = ["tea", "brass", "oak", "mug", "pen", "linen", "walnut", "kite", "soap", "lamp"]
 ROTATED_PRODUCTS = 50
-# Every endpoint, in the order each round runs them (the ceiling first).
+CHECKOUT_SHOPPERS = 8  # one per connection (bench/checkout.lua)
+CHECKOUT_ADDRESS = {
+    "full_name": "Bench Shopper",
+    "line1": "1 Loopback Lane",
+    "city": "Localhost",
+    "postcode": "12345",
+    "country": "GB",
+}
+# Every endpoint, in the order each round runs them (the yardsticks first).
 LABELS = {
+    "bare": "bare Django (session + 1 query)",
     "ceiling": "ceiling (session + 1 query)",
     "home": "catalogue list (home)",
     "home_user": "catalogue list, logged in",
@@ -34,8 +44,15 @@ LABELS = {
     "product_user": "product page, logged in",
     "cart": "cart page (3 lines)",
     "add_to_cart": "add to cart (POST)",
+    "new_visitors": "new visitors (no cookie)",
+    "checkout": "checkout (add, address, review, place)",
     "login": "login (POST, PBKDF2)",
 }
+YARDSTICKS = ("bare", "ceiling")  # always measured, whatever --only says
+# Every order starts a new catalogue generation (stock changed), which empties every
+# process's cached listings and products: the checkout row runs in a phase of its own,
+# after the others, so that it does not turn their next runs into cache misses.
+ORDER_KEYS = ("checkout",)
 ENDPOINT_KEYS = list(LABELS)
 PAGES = [
     "home",
@@ -46,6 +63,7 @@ PAGES = [
     "product_again",
     "product_user",
     "cart",
+    "new_visitors",
 ]
 SCALE_KEYS = ["ceiling", "home", "category", "search"]
 # Other processes using more of the machine than this during a run make its figures suspect.
@@ -64,7 +82,7 @@ class Options:
     threads: int | None
     scale_products: int
     results: Path
-    only: list[str] = field(default_factory=list)  # endpoint keys; the ceiling always runs
+    only: list[str] = field(default_factory=list)  # endpoint keys; the yardsticks always run
     profile: list[str] = field(default_factory=list)
     replica: bool = False  # a streaming read replica beside PostgreSQL
 
@@ -77,7 +95,12 @@ class Endpoint:
     lines: list[str]  # "PATH" or "PATH<TAB>BODY", see bench/wrk.lua
     cookie: str
     method: str = "GET"
-    expect: int = 200
+    expect: int | tuple[int, ...] = 200
+    server: str = "shop"  # or "bare": the bare yardstick's gunicorn, which logs no requests
+    script: Path = WRK_SCRIPT
+    env: dict[str, str] = field(default_factory=dict)  # more for the script to read
+    logged: frozenset[str] = frozenset()  # the requests it makes, if not its lines'
+    one_connection_per_thread: bool = False  # the script keeps per-connection state
 
     @property
     def label(self) -> str:
@@ -85,7 +108,7 @@ class Endpoint:
 
     @property
     def requests(self) -> set[str]:
-        return {f"{self.method} {line.split(chr(9))[0]}" for line in self.lines}
+        return set(self.logged) or {f"{self.method} {line.split(chr(9))[0]}" for line in self.lines}
 
 
 class AddToCartCheck:
@@ -102,7 +125,7 @@ class AddToCartCheck:
     def before(self) -> None:
         shop.cart_empty(self.cart)
 
-    def after(self, run: Run, round_name: str) -> None:
+    def after(self, run: Run, round_name: str, server_log: str) -> None:
         units, lines = shop.cart_total(self.cart)
         server_adds = run.server_statuses.get("302", 0)
         self.results.append(
@@ -117,6 +140,46 @@ class AddToCartCheck:
                 ),
             }
         )
+
+
+class CheckoutCheck:
+    """0 orders lost, nothing oversold: every order gunicorn confirmed (a 302 to the order
+    page after "place order") is in PostgreSQL, and the stock the run took equals the
+    units those orders hold (BENCH_STOCK is never met, so no order may be refused)."""
+
+    PLACE = "POST /checkout/review/"
+
+    def __init__(self, emails: list[str]):
+        self.emails = emails
+        self.start: shop.CheckoutTotals | None = None
+        self.results: list[dict] = []
+
+    def before(self) -> None:
+        self.start = shop.checkout_totals(self.emails)
+
+    def after(self, run: Run, round_name: str, server_log: str) -> None:
+        end = shop.checkout_totals(self.emails)
+        # A refusal would redirect too (to the cart), and count as lost: with stock that is
+        # never met and the fingerprint of the review just shown, none is legitimate.
+        confirmed = figures.access_log_statuses(server_log, {self.PLACE}).get("302", 0)
+        orders = end.orders - self.start.orders
+        units = end.units - self.start.units
+        taken = self.start.stock - end.stock
+        self.results.append(
+            {
+                "round": round_name,
+                "server_orders_confirmed": confirmed,
+                "database_orders": orders,
+                "database_units": units,
+                "stock_taken": taken,
+                "lost_orders": confirmed - orders,
+                "oversold": taken - units,
+            }
+        )
+
+    @property
+    def errors(self) -> int:
+        return sum(abs(r["lost_orders"]) + abs(r["oversold"]) for r in self.results)
 
 
 @dataclass
@@ -165,11 +228,16 @@ class Phase:
 class Bench:
     """Drives wrk against the running shop and measures each run."""
 
-    def __init__(self, app, pids: dict[str, int], add_check: AddToCartCheck, options: Options):
-        self.app = app
-        self.add_check = add_check
+    def __init__(self, apps: dict, pids: dict[str, int], checks: dict, options: Options):
+        self.apps = apps  # "shop" and "bare": their gunicorns
+        self.app = apps["shop"]
+        self.checks = checks  # endpoint key -> its check of the database after each run
         self.options = options
-        self.roots = {"gunicorn": app.process.pid, **pids}
+        self.roots = {
+            "gunicorn": self.app.process.pid,
+            "bare gunicorn": apps["bare"].process.pid,
+            **pids,
+        }
         self.wrk_log = options.results / "wrk.log"
 
     def phase(self, name: str, endpoints: dict[str, Endpoint]) -> Phase:
@@ -191,9 +259,11 @@ class Bench:
 
     def run(self, endpoint: Endpoint, seconds: float, round_name: str) -> Run:
         """One wrk run; statuses from both ends, CPU and queries per request, once the
-        server has answered everything; add-to-cart checked against the database."""
-        if endpoint.key == "add_to_cart":
-            self.add_check.before()
+        server has answered everything; add-to-cart and checkout checked against the database.
+        The bare yardstick logs no requests: its figures are wrk's alone."""
+        check = self.checks.get(endpoint.key)
+        if check:
+            check.before()
         offset = self.app.log_size()
         shop.statements_reset()
         before = cpu.Snapshot.take(self.roots)
@@ -202,40 +272,46 @@ class Bench:
             out.write(f"== {round_name}: {endpoint.key}\n{output}\n")
         run = figures.parse_wrk(output, expected_status=endpoint.expect)
         errors = run.socket_errors
-        server_log = self.app.wait_answered(
-            offset,
-            endpoint.requests,
-            run.sent,
-            errors["read"] + errors["write"] + errors["timeout"],
-        )
+        if endpoint.server == "shop":
+            server_log = self.app.wait_answered(
+                offset,
+                endpoint.requests,
+                run.sent,
+                errors["read"] + errors["write"] + errors["timeout"],
+            )
+            run.server_statuses = figures.access_log_statuses(server_log, endpoint.requests)
+            answered = sum(run.server_statuses.values())
+        else:
+            server_log, run.server_logged, answered = "", False, run.requests
         after = cpu.Snapshot.take(self.roots)
-        run.server_statuses = figures.access_log_statuses(server_log, endpoint.requests)
         run.worker_restarts = server_log.count("Autorestarting worker")
-        answered = sum(run.server_statuses.values())
         run.cpu = cpu.usage(before, after, answered)
         run.database = shop.statements_per_request(answered)
-        if endpoint.key == "add_to_cart":
-            self.add_check.after(run, round_name)
+        if check:
+            check.after(run, round_name, server_log)
         return run
 
     def wrk(self, endpoint: Endpoint, seconds: float) -> str:
         options = self.options
+        threads = options.connections if endpoint.one_connection_per_thread else options.wrk_threads
         command = [
             "wrk",
-            f"-t{options.wrk_threads}",
+            f"-t{threads}",
             f"-c{options.connections}",
             f"-d{seconds:g}s",
             "--timeout=10s",
             "--latency",
             "-s",
-            str(WRK_SCRIPT),
-            self.app.url + "/",
+            str(endpoint.script),
+            self.apps[endpoint.server].url + "/",
         ]
         env = {
             **os.environ,
             "BENCH_REQUESTS": str(options.results / "requests" / f"{endpoint.key}.txt"),
             "BENCH_METHOD": endpoint.method,
             "BENCH_COOKIE": endpoint.cookie,
+            "BENCH_LIB": str(WRK_SCRIPT),
+            **endpoint.env,
         }
         return subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
 
@@ -268,7 +344,12 @@ def main(options: Options) -> int:
     meta = {
         "machine": machine(),
         "version": source_version(),  # git describe: the commit, -dirty if edited
-        "gunicorn": {"workers": workers, "threads": threads, "worker_class": "gthread"},
+        "gunicorn": {
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "bare": "the same shape, bench/bare/",
+        },
         "load": {
             "tool": "wrk",
             "threads": options.wrk_threads,
@@ -290,32 +371,44 @@ def main(options: Options) -> int:
     with server.services(replica=options.replica) as services:
         print("Building the shop: migrate, collectstatic, seed_demo ...", flush=True)
         shop.django_setup(services.environment)
+        server.bare_setup(services.environment)
         log = options.results / "gunicorn.log"
-        with server.gunicorn(services.environment, workers, threads, log) as app:
-            endpoints, add_check = prepare(app.url, options.results)
-            bench = Bench(app, services.pids, add_check, options)
+        bare_log = options.results / "gunicorn-bare.log"
+        with (
+            server.gunicorn(services.environment, workers, threads, log) as app,
+            server.gunicorn(
+                server.bare_environment(services.environment), workers, threads, bare_log, bare=True
+            ) as bare,
+        ):
+            endpoints, checks = prepare(app.url, bare.url, options.results)
+            bench = Bench({"shop": app, "bare": bare}, services.pids, checks, options)
             measured = {
                 key: endpoint
                 for key, endpoint in endpoints.items()
-                if not options.only or key in options.only or key == "ceiling"
+                if not options.only or key in options.only or key in YARDSTICKS
             }
-            phases.append(bench.phase("main", measured))
+            browsing = {k: e for k, e in measured.items() if k not in ORDER_KEYS}
+            phases.append(bench.phase("main", browsing))
             for key in options.profile:
                 profiles[key] = bench.profile(endpoints[key])
+            ordering = {k: measured[k] for k in (*YARDSTICKS, *ORDER_KEYS) if k in measured}
+            if len(ordering) > len(YARDSTICKS):
+                phases.append(bench.phase("orders", ordering))
             scale = {key: measured[key] for key in SCALE_KEYS if key in measured}
-            if options.scale_products and len(scale) > 1:  # more than the ceiling
+            if options.scale_products and len(scale) > len(YARDSTICKS):
                 print(f"\nGrowing the catalogue to {options.scale_products:,} products ...")
                 shop.catalogue_grow(options.scale_products)
                 phases.append(bench.phase("scale", scale))
     meta["wall_seconds"] = round(time.monotonic() - started, 1)
     report = {"meta": meta, "phases": {p.name: p.as_json() for p in phases}}
-    report["add_to_cart"] = add_check.results
+    report["add_to_cart"] = checks["add_to_cart"].results
+    report["checkout"] = checks["checkout"].results
     if profiles:
         report["profiles"] = profiles
-    return conclude(report, phases, LABELS, options)
+    return conclude(report, phases, LABELS, options, checks)
 
 
-def prepare(base_url: str, results: Path) -> tuple[dict[str, Endpoint], AddToCartCheck]:
+def prepare(base_url: str, bare_url: str, results: Path) -> tuple[dict[str, Endpoint], dict]:
     """Shoppers and the cookies wrk replays, made over HTTP as a browser makes them."""
     paths = shop.catalogue_paths(ROTATED_PRODUCTS)
     shopper = shop.shopper_create("shopper")  # logged-in pages; a cart of exactly 3 lines
@@ -331,6 +424,11 @@ def prepare(base_url: str, results: Path) -> tuple[dict[str, Endpoint], AddToCar
     adding.post("/cart/add/", {"product": paths["product_ids"][0], "quantity": 1})
     arriving = shop.Browser(base_url)
     arriving.get("/accounts/login/")  # a visitor on the login page, with its CSRF cookie
+    bare = shop.Browser(bare_url)
+    bare.get("/bare/")  # its session exists from here on
+    buyers = [shop.shopper_create(f"buyer{n}") for n in range(CHECKOUT_SHOPPERS)]
+    buying = [shop.Browser(base_url).log_in(buyer) for buyer in buyers]
+    sessions = results / "requests" / "checkout-sessions.txt"
 
     anonymous, member_cookie = visitor.cookie_header, logged_in.cookie_header
     add_body = "product={}&quantity=1&csrfmiddlewaretoken=" + adding.csrf_token
@@ -342,6 +440,7 @@ def prepare(base_url: str, results: Path) -> tuple[dict[str, Endpoint], AddToCar
         }
     )
     endpoints = [
+        Endpoint("bare", ["/bare/"], bare.cookie_header, server="bare"),
         Endpoint("ceiling", ["/bench/ceiling/"], anonymous),
         Endpoint("home", ["/"], anonymous),
         Endpoint("home_user", ["/"], member_cookie),
@@ -360,6 +459,20 @@ def prepare(base_url: str, results: Path) -> tuple[dict[str, Endpoint], AddToCar
             method="POST",
             expect=302,
         ),
+        # No cookie: every request is a first visit, whose product view creates the session.
+        Endpoint("new_visitors", paths["products"], ""),
+        Endpoint(
+            "checkout",
+            paths["product_ids"],
+            "",
+            expect=(200, 302),
+            script=CHECKOUT_SCRIPT,
+            env={"BENCH_SESSIONS": str(sessions), "BENCH_ADDRESS": urlencode(CHECKOUT_ADDRESS)},
+            logged=frozenset(
+                {"POST /cart/add/", "POST /checkout/", "GET /checkout/review/", CheckoutCheck.PLACE}
+            ),
+            one_connection_per_thread=True,
+        ),
         Endpoint(
             "login",
             [f"/accounts/login/\t{login_body}"],
@@ -372,7 +485,12 @@ def prepare(base_url: str, results: Path) -> tuple[dict[str, Endpoint], AddToCar
     request_dir.mkdir(exist_ok=True)
     for endpoint in endpoints:
         (request_dir / f"{endpoint.key}.txt").write_text("\n".join(endpoint.lines) + "\n")
-    return {e.key: e for e in endpoints}, AddToCartCheck(shop.cart_id(adder))
+    sessions.write_text("".join(f"{b.cookie_header}\t{b.csrf_token}\n" for b in buying))
+    checks = {
+        "add_to_cart": AddToCartCheck(shop.cart_id(adder)),
+        "checkout": CheckoutCheck([buyer.email for buyer in buyers]),
+    }
+    return {e.key: e for e in endpoints}, checks
 
 
 def progress_line(round_name: str, label: str, run: Run) -> str:
@@ -391,16 +509,22 @@ def progress_line(round_name: str, label: str, run: Run) -> str:
     )
 
 
-def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options) -> int:
+def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options, db_checks) -> int:
     """Print the tables and the checks, write results.json and chart.png; 1 if a check failed."""
     from bench import chart
 
-    main_phase, scale_phase = phases[0], (phases[1] if len(phases) > 1 else None)
+    named = {p.name: p for p in phases}
+    main_phase, scale_phase = named["main"], named.get("scale")
+    # The targets judge the checkout row measured in its own phase beside the main ones.
+    judged = {**main_phase.summaries}
+    if "orders" in named:
+        judged.update({k: v for k, v in named["orders"].summaries.items() if k in ORDER_KEYS})
     lost = sum(abs(add["lost_updates"]) for add in report["add_to_cart"])
     checks = figures.check_targets(
-        main_phase.summaries,
+        judged,
         PAGES,
         lost_updates=lost if report["add_to_cart"] else None,
+        checkout_errors=db_checks["checkout"].errors if report["checkout"] else None,
         scale=scale_phase.summaries if scale_phase else None,
     )
     failed_runs = [line for p in phases for line in p.failed_runs()]
@@ -414,8 +538,10 @@ def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options)
     chart.draw(report, labels, options.results / "chart.png")
 
     for p in phases:
-        print(f"\n== Median of {len(p.rounds)} rounds, {p.products:,} products ==")
+        print(f"\n== {p.name}: median of {len(p.rounds)} rounds, {p.products:,} products ==")
         print(figures.table(p.summaries, labels))
+        if line := figures.ceiling_vs_bare(p.summaries):
+            print(line)
     if scale_phase:
         print(f"\nFrom {main_phase.products:,} to {scale_phase.products:,} products:")
         for key, change in report["scale"].items():
@@ -424,14 +550,24 @@ def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options)
                 f"of the ceiling: keeps {change['kept']:.0%} "
                 f"(raw req/s: {change['req_per_s_kept']:.0%})"
             )
-    if report["add_to_cart"]:
-        print("\nAdd to cart: gunicorn's 302s (adds it completed) against the cart in PostgreSQL")
-    for add in report["add_to_cart"]:
-        print(
-            f"  {add['round']:>14}: {add['server_302']} logged (wrk saw {add['client_302']}), "
-            f"cart holds {add['database_quantity']} in {add['database_lines']} lines: "
+    print_check(
+        "Add to cart: gunicorn's 302s (adds it completed) against the cart in PostgreSQL",
+        report["add_to_cart"],
+        lambda add: (
+            f"{add['server_302']} logged (wrk saw {add['client_302']}), cart holds "
+            f"{add['database_quantity']} in {add['database_lines']} lines: "
             f"lost updates {add['lost_updates']}"
-        )
+        ),
+    )
+    print_check(
+        "Checkout: orders gunicorn confirmed against PostgreSQL's orders and stock",
+        report["checkout"],
+        lambda run: (
+            f"{run['server_orders_confirmed']} confirmed, {run['database_orders']} orders "
+            f"holding {run['database_units']} units, stock down {run['stock_taken']}: "
+            f"lost {run['lost_orders']}, oversold {run['oversold']}"
+        ),
+    )
     print("\nTargets (medians):")
     for check in checks:
         verdict = "ok    " if check.met else "MISSED"
@@ -450,7 +586,15 @@ def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options)
         f"\nWrote {options.results / 'results.json'} and {options.results / 'chart.png'} "
         f"in {report['meta']['wall_seconds']:.0f} s"
     )
-    return 1 if failed_runs or lost else 0
+    return 1 if failed_runs or lost or db_checks["checkout"].errors else 0
+
+
+def print_check(title: str, runs: list[dict], describe) -> None:
+    """A database check's verdict per run (warm-up included), under its title."""
+    if runs:
+        print(f"\n{title}")
+    for run in runs:
+        print(f"  {run['round']:>14}: {describe(run)}")
 
 
 def write(report: dict, results: Path) -> None:

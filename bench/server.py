@@ -8,13 +8,22 @@ between runs.
 import os
 import runpy
 import secrets
+import subprocess
+import sys
 import time
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench import figures
-from deploy.servers import GUNICORN_CONF, AppServer, Postgres, free_port, throwaway_services
+from deploy.servers import (
+    BASE_DIR,
+    GUNICORN_CONF,
+    AppServer,
+    Postgres,
+    free_port,
+    throwaway_services,
+)
 from deploy.servers import replication as pg
 
 
@@ -136,11 +145,29 @@ class Gunicorn(AppServer):
         return self.log_since(offset)
 
 
+def bare_environment(environment: dict[str, str]) -> dict[str, str]:
+    """The bare yardstick's: the same servers and secret, its own settings module."""
+    return {**environment, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}
+
+
+def bare_setup(environment: dict[str, str]) -> None:
+    """The bare project's one table (Django's own sessions), beside the shop's."""
+    subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "--verbosity", "0"],
+        env={**os.environ, **bare_environment(environment)},
+        cwd=BASE_DIR,
+        check=True,
+    )
+
+
 @contextmanager
-def gunicorn(environment: dict[str, str], workers: int, threads: int, log: Path):
+def gunicorn(
+    environment: dict[str, str], workers: int, threads: int, log: Path, bare: bool = False
+):
     """gunicorn with deploy/gunicorn.conf.py on a free loopback port, ready when it answers
-    (the warm-up round pays for the other workers' imports)."""
-    server = Gunicorn(port=free_port(), log=log)
+    (the warm-up round pays for the other workers' imports); `bare`: the bare yardstick
+    (bench/bare/) in the same shape."""
+    server = Gunicorn(port=free_port(), log=log, wsgi="bench.bare.wsgi" if bare else "webapp.wsgi")
     server.start(
         {**environment, "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads)}
     )

@@ -210,3 +210,26 @@ def statements_per_request(requests: int, top: int = 3) -> dict:
             for query, calls, ms in rows[:top]
         ],
     }
+
+
+@dataclass(frozen=True)
+class CheckoutTotals:
+    orders: int  # the shoppers' orders
+    units: int  # units in those orders' lines
+    stock: int  # the whole catalogue's stock
+
+
+def checkout_totals(emails: list[str]) -> CheckoutTotals:
+    """What the checkout run is checked against, read from PostgreSQL."""
+    from django.db.models import Sum
+
+    from cart.models import Order, OrderLine
+    from catalog.models import Product
+
+    orders = Order.objects.filter(user__email__in=emails)
+    units = OrderLine.objects.filter(order__in=orders).aggregate(n=Sum("quantity"))["n"]
+    return CheckoutTotals(
+        orders=orders.count(),
+        units=units or 0,
+        stock=Product.objects.aggregate(n=Sum("stock"))["n"],
+    )

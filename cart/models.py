@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 
 from accounts.models import PostalAddress
-from catalog.models import Product
+from catalog.models import Product, pk_path
 
 MAX_PER_LINE = 50  # no shopper needs more of one product in one order
 SESSION_KEY = "cart_id"  # the session notes its cart's id, so pages find it without a query
@@ -69,6 +69,14 @@ class CartLine(models.Model):
     @property
     def total(self):
         return self.product.price * self.quantity
+
+    @property
+    def update_url(self) -> str:
+        return pk_path("cart:line_update", self.pk)
+
+    @property
+    def remove_url(self) -> str:
+        return pk_path("cart:line_remove", self.pk)
 
     @cached_property
     def problem(self) -> str:

@@ -58,17 +58,22 @@ HISTORY_DAYS = 90
 
 
 @functools.cache
-def _around_slug(name: str) -> tuple[str, str]:
-    placeholder = "slug"
-    prefix, suffix = reverse(name, kwargs={"slug": placeholder}).rsplit(placeholder, 1)
+def _around(name: str, kwarg: str, placeholder: str) -> tuple[str, str]:
+    prefix, suffix = reverse(name, kwargs={kwarg: placeholder}).rsplit(placeholder, 1)
     return prefix, suffix
 
 
 def slug_path(name: str, slug: str) -> str:
     """reverse(name, slug=slug), with the URL resolved once per process: a listing links
     dozens of products, and reversing each was a tenth of the product page's CPU."""
-    prefix, suffix = _around_slug(name)
+    prefix, suffix = _around(name, "slug", "slug")
     return f"{prefix}{slug}{suffix}"
+
+
+def pk_path(name: str, pk: int) -> str:
+    """reverse(name, pk=pk), resolved once per process as slug_path is (the cart's lines)."""
+    prefix, suffix = _around(name, "pk", "2147483647")
+    return f"{prefix}{pk}{suffix}"
 
 
 class Category(models.Model):

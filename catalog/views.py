@@ -25,10 +25,14 @@ def product_list(request, slug=None):
     sort, per_page = selectors.listing_shape(
         requested_sort=request.GET.get("sort", ""), user=request.user
     )
-    products = selectors.product_list(category=category, query=query, sort=sort)
     page_number = request.GET.get("page", "1")[:20]
-    # Lazy: the template caches the listing, and a cache hit never runs the queries.
-    page = SimpleLazyObject(lambda: Paginator(products, per_page).get_page(page_number))
+    # Lazy, the queryset too: the template caches the listing, and a cache hit neither
+    # runs the queries nor builds them (building the queryset was 8% of the home page).
+    page = SimpleLazyObject(
+        lambda: Paginator(
+            selectors.product_list(category=category, query=query, sort=sort), per_page
+        ).get_page(page_number)
+    )
     is_home = category is None and not query
     return render(
         request,

@@ -78,13 +78,14 @@ MIDDLEWARE = [
     # Before anything reads a session or checks CSRF: a method no page takes is a 405.
     "webapp.security.ShopSecurityMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "webapp.security.PolicyOnceCSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with the signed-in user from the shared cache (no query per request).
+    "accounts.middleware.CachedAuthenticationMiddleware",
     # request.user.is_verified(): this session passed the second factor (the admin needs it).
     "django_otp.middleware.OTPMiddleware",
     "cart.middleware.VisitorCartMiddleware",
@@ -158,7 +159,7 @@ SESSION_ENGINE = "webapp.sessions"
 # catalogue generation, whose current number lives in the shared `default` cache. A page
 # then costs one Redis round trip for the generation instead of one per cached fragment.
 CACHES["local"] = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "BACKEND": "webapp.cache.ObjectMemoryCache",
     "LOCATION": "generations",
     "OPTIONS": {"MAX_ENTRIES": 5000},
 }
@@ -246,6 +247,9 @@ if AWS_STORAGE_BUCKET_NAME:
             },
         },
     }
+    # S3 (through CloudFront) serves the static files: whitenoise would only look up every
+    # request's path in its table of files and find nothing.
+    MIDDLEWARE.remove("whitenoise.middleware.WhiteNoiseMiddleware")
     # Where pages load static files and media from, for the Content-Security-Policy.
     if s3_options["custom_domain"]:
         ASSET_ORIGINS = [f"https://{s3_options['custom_domain']}"]

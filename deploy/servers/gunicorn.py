@@ -21,6 +21,7 @@ class AppServer:
     port: int
     log: Path
     process: subprocess.Popen | None = None
+    wsgi: str = "webapp.wsgi"  # the module gunicorn serves (make bench: its bare yardstick too)
 
     @property
     def url(self) -> str:
@@ -29,7 +30,7 @@ class AppServer:
     def start(self, environment: dict[str, str], timeout: float = 60.0) -> "AppServer":
         """Start it and return once /healthz answers (a worker has imported the app)."""
         self.process = start_group(
-            [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "webapp.wsgi"],
+            [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), self.wsgi],
             cwd=BASE_DIR,
             environment={**environment, "GUNICORN_BIND": f"127.0.0.1:{self.port}"},
             log=self.log,

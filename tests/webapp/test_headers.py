@@ -109,3 +109,25 @@ def test_methods_no_page_takes_are_405_everywhere(client, method, path):
 @pytest.mark.django_db
 def test_cross_origin_resource_policy_on_pages(client):
     assert client.get("/")["Cross-Origin-Resource-Policy"] == "same-origin"
+
+
+def test_the_policy_built_once_is_django_csps_and_a_per_view_change_still_applies(rf):
+    from csp.utils import build_policy
+    from django.http import HttpResponse
+
+    from webapp.security import PolicyOnceCSPMiddleware
+
+    def plain(request):
+        return HttpResponse("plain")
+
+    def widened(request):
+        response = HttpResponse("widened")
+        response._csp_update = {"img-src": ["https://images.example"]}
+        return response
+
+    assert PolicyOnceCSPMiddleware(plain)(rf.get("/"))["Content-Security-Policy"] == (
+        build_policy()
+    )
+    header = PolicyOnceCSPMiddleware(widened)(rf.get("/"))["Content-Security-Policy"]
+    assert "https://images.example" in header
+    assert header != build_policy()
