@@ -488,4 +488,7 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    # The stripe library logs two lines per API call at INFO; its failures reach our logs
+    # through payments.services, which says what they mean for the order.
+    "loggers": {"stripe": {"level": "WARNING"}},
 }

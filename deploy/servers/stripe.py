@@ -51,9 +51,13 @@ class StripeServer:
     def stop(self) -> None:
         stop_pidfile(self.directory / "stripe.pid")
 
-    def register_webhook(self, name: str, url: str, secret: str) -> None:
-        """Send every event to `url`, signed with `secret` (Stripe's dashboard does this)."""
-        data = json.dumps({"url": url, "secret": secret}).encode()
+    def register_webhook(
+        self, name: str, url: str, secret: str, events: list[str] | None = None
+    ) -> None:
+        """Send the events (all by default) to `url`, signed with `secret`, as an endpoint
+        registered in Stripe's dashboard; registering `name` again replaces it."""
+        body = {"url": url, "secret": secret, **({"events": events} if events is not None else {})}
+        data = json.dumps(body).encode()
         url = f"{self.url}/_config/webhooks/{name}"
         request = urllib.request.Request(url, data=data, method="POST")  # noqa: S310 (loopback)
         with urllib.request.urlopen(request, timeout=5):  # noqa: S310 (our own loopback URL)

@@ -1,0 +1,93 @@
+"""Webhooks through real gunicorn instances: the fake Stripe delivers its own signed event
+to one instance and that instance's worker pays the order; the same event sent to two
+instances at once, many times over, is recorded and applied once."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from django_tasks_db.models import DBTaskResult
+
+from cart.models import Order
+from notifications.models import Email
+from payments import services
+from payments.models import StripeEvent
+from tests.conftest import WEBHOOK_SECRET
+from tests.factories import make_product
+from tests.payments.helpers import event_for, place_awaiting, signed, stripe_api
+from tests.servers import start_app_server
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.servers]
+NOTHING = ["nothing"]  # an event type that never happens: the webhook endpoint is switched off
+
+
+@pytest.fixture(scope="module")
+def instances(django_db_setup, django_db_blocker, stripe_server, stripe_environment):
+    with django_db_blocker.unblock():
+        pair = [
+            start_app_server("pay-a", **stripe_environment),
+            start_app_server("pay-b", mail=False, **stripe_environment),
+        ]
+    stripe_server.register_webhook("shop", f"{pair[0].url}/payments/webhook/", WEBHOOK_SECRET)
+    yield pair
+    stripe_server.register_webhook("shop", pair[0].url, WEBHOOK_SECRET, events=NOTHING)
+    for server in pair:
+        server.stop()
+
+
+def wait_for_status(order, expected: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = Order.objects.values_list("status", flat=True).get(pk=order.pk)
+        if current == expected:
+            return current
+        time.sleep(0.1)
+    return current
+
+
+def blast(instances, payload: bytes, signature: str, times: int) -> list[int]:
+    """POST the same webhook `times` times at once, alternating between the instances."""
+
+    def post(n):
+        return requests.post(
+            f"{instances[n % 2].url}/payments/webhook/",
+            data=payload,
+            headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+            timeout=30,
+        ).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(post, range(times)))
+
+
+def test_stripes_own_webhook_pays_the_order_through_an_instance(instances, stripe_on):
+    order = place_awaiting(make_product(stock=4), 2)
+    intent_id = services.payment_start(order=order)
+    base = stripe_on.STRIPE_API_BASE
+    stripe_api(base, "POST", f"/v1/payment_intents/{intent_id}", payment_method="pm_card_visa")
+    stripe_api(base, "POST", f"/v1/payment_intents/{intent_id}/confirm")
+    assert wait_for_status(order, "paid") == "paid"
+    event = StripeEvent.objects.get(type="payment_intent.succeeded")
+    assert event.payload["data"]["object"]["id"] == intent_id
+    assert Email.objects.filter(key=f"order_confirmation:{order.pk}").count() == 1
+    deadline = time.monotonic() + 20
+    while not instances[0].mail.messages(to=order.email) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the worker delivers it
+    assert len(instances[0].mail.messages(to=order.email)) == 1
+
+
+def test_one_event_at_two_instances_at_once_is_one_transition(instances, stripe_on):
+    product = make_product(stock=5)
+    order = place_awaiting(product, 1)
+    intent_id = services.payment_start(order=order)
+    intent = stripe_api(stripe_on.STRIPE_API_BASE, "GET", f"/v1/payment_intents/{intent_id}")
+    event = event_for(intent, "payment_intent.payment_failed")
+    payload, signature = signed(event)
+    assert blast(instances, payload, signature, 24) == [200] * 24
+    assert wait_for_status(order, "cancelled") == "cancelled"
+    assert StripeEvent.objects.filter(event_id=event["id"]).count() == 1
+    tasks = DBTaskResult.objects.filter(task_path="payments.tasks.process_event")
+    assert [t.args_kwargs["kwargs"]["event_id"] for t in tasks].count(event["id"]) == 1
+    product.refresh_from_db()
+    assert product.stock == 5  # returned once
