@@ -201,6 +201,7 @@ def stripe_on(settings, stripe_environment):
     settings.STRIPE_PUBLISHABLE_KEY = stripe_environment["STRIPE_PUBLISHABLE_KEY"]
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.STRIPE_API_BASE = stripe_environment["STRIPE_API_BASE"]
+    settings.STRIPE_JS_URL = f"{settings.STRIPE_API_BASE}/js.stripe.com/v3/"
     _client.cache_clear()
     yield settings
     _client.cache_clear()

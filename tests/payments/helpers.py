@@ -25,7 +25,10 @@ SECRET_KEY = "sk_test_shop"
 
 def place_awaiting(product, quantity: int = 1, user=None) -> Order:
     """An order paid by card, as checkout places it: stock taken, waiting for its payment."""
-    cart = Cart.objects.create(user=user, session_key=None if user else uuid.uuid4().hex)
+    if user:
+        cart = Cart.objects.get_or_create(user=user)[0]
+    else:
+        cart = Cart.objects.create(session_key=uuid.uuid4().hex)
     CartLine.objects.create(
         cart=cart, product=product, quantity=quantity, updated_at=cart.created_at
     )
