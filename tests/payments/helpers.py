@@ -66,8 +66,9 @@ def event_for(intent: dict, kind: str) -> dict:
 
 def stripe_api(base: str, method: str, path: str, **data) -> dict:
     """The fake Stripe's API, called as a shopper's browser or Stripe.js would call it."""
+    fields = {"params": data} if method == "GET" else {"data": data}
     response = requests.request(
-        method, f"{base}{path}", data=data, auth=(SECRET_KEY, ""), timeout=10
+        method, f"{base}{path}", auth=(SECRET_KEY, ""), timeout=10, **fields
     )
     return response.json()
 
@@ -81,13 +82,24 @@ def card_token(base: str, number: str) -> str:
     return response.json()["card"]["id"]
 
 
+def stripe_list(base: str, path: str) -> list[dict]:
+    """Every object of a list endpoint of the fake Stripe, page after page."""
+    found, after = [], {}
+    while True:
+        page = stripe_api(base, "GET", path, limit=100, **after)
+        found += page["data"]
+        if not page["has_more"]:
+            return found
+        after = {"starting_after": page["data"][-1]["id"]}
+
+
 def intents_for(base: str, order: Order) -> list[dict]:
     """Every PaymentIntent the fake Stripe holds for the order."""
-    intents = stripe_api(base, "GET", "/v1/payment_intents", limit=100)["data"]
+    intents = stripe_list(base, "/v1/payment_intents")
     return [i for i in intents if i["metadata"].get("order") == str(order.pk)]
 
 
 def refunds_of(base: str, intent_id: str) -> list[int]:
     """The amounts the fake Stripe refunded of a PaymentIntent."""
-    refunds = stripe_api(base, "GET", "/v1/refunds", limit=100)["data"]
+    refunds = stripe_list(base, "/v1/refunds")
     return [r["amount"] for r in refunds if r["payment_intent"] == intent_id]

@@ -23,6 +23,7 @@ from tests.payments.helpers import (
     refunds_of,
     signed,
     stripe_api,
+    stripe_list,
 )
 
 pytestmark = pytest.mark.django_db
@@ -163,7 +164,7 @@ def test_an_instance_that_died_before_recording_its_intent_resumes_with_the_same
     assert services.payment_confirm(order=order, payment_method="pm_card_visa") == "paid"
     intents = intents_for(stripe_on.STRIPE_API_BASE, order)
     assert [i["id"] for i in intents] == [first]
-    charges = stripe_api(stripe_on.STRIPE_API_BASE, "GET", "/v1/charges", limit=100)["data"]
+    charges = stripe_list(stripe_on.STRIPE_API_BASE, "/v1/charges")
     assert [c["payment_intent"] for c in charges].count(first) == 1
 
 
