@@ -37,11 +37,15 @@ class StripeServer:
         """STRIPE_API_BASE for the shop: the API and the stand-in Stripe.js live here."""
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pidfile(self) -> Path:
+        return self.directory / "stripe.pid"
+
     def start(self) -> "StripeServer":
         self.directory.mkdir(parents=True, exist_ok=True)
         start_detached(
             [sys.executable, "-m", "deploy.servers.stripe", "--port", str(self.port)],
-            pidfile=self.directory / "stripe.pid",
+            pidfile=self.pidfile,
             log=self.directory / "stripe.log",
             cwd=BASE_DIR,
         )
@@ -49,7 +53,7 @@ class StripeServer:
         return self
 
     def stop(self) -> None:
-        stop_pidfile(self.directory / "stripe.pid")
+        stop_pidfile(self.pidfile)
 
     def register_webhook(
         self, name: str, url: str, secret: str, events: list[str] | None = None
