@@ -13,7 +13,9 @@ KEYS = {
 
 
 def csp(**environment) -> dict:
-    return load_settings({**production_environment(), **environment})["csp"]
+    """The policy with the production environment minus Stripe's keys, plus `environment`."""
+    base = {k: v for k, v in production_environment().items() if k not in KEYS}
+    return load_settings({**base, **environment})["csp"]
 
 
 def test_stripe_on_allows_stripe_js_its_frames_and_its_api_only():
@@ -50,10 +52,17 @@ def test_some_stripe_keys_without_the_others_stop_the_process(missing):
     )
 
 
+def test_production_takes_stripes_keys_from_its_env_file():
+    assert "https://js.stripe.com" in load_settings(production_environment())["csp"]["script-src"]
+
+
 @pytest.mark.parametrize(
     ("environment", "named"),
     [
-        ({"STRIPE_API_BASE": "http://127.0.0.1:8420"}, "STRIPE_SECRET_KEY"),
+        (
+            {"STRIPE_API_BASE": "http://127.0.0.1:8420", **dict.fromkeys(KEYS, "")},
+            "STRIPE_SECRET_KEY",
+        ),
         ({**KEYS, "STRIPE_API_BASE": "ftp://127.0.0.1"}, "STRIPE_API_BASE"),
         ({"SHOP_PAYMENT_TIMEOUT_MINUTES": "0"}, "SHOP_PAYMENT_TIMEOUT_MINUTES"),
     ],
