@@ -11,15 +11,10 @@ import requests
 
 from cart.models import Cart, CartLine, Order
 from cart.services import cart_fingerprint, order_place
+from payments.services import payment_start
+from tests.cart.test_checkout import ADDRESS
 from tests.conftest import WEBHOOK_SECRET
 
-ADDRESS = {
-    "full_name": "Buyer",
-    "line1": "1 Road",
-    "city": "Leeds",
-    "postcode": "LS1 1AA",
-    "country": "United Kingdom",
-}
 SECRET_KEY = "sk_test_shop"
 
 
@@ -103,3 +98,17 @@ def refunds_of(base: str, intent_id: str) -> list[int]:
     """The amounts the fake Stripe refunded of a PaymentIntent."""
     refunds = stripe_list(base, "/v1/refunds")
     return [r["amount"] for r in refunds if r["payment_intent"] == intent_id]
+
+
+def intent_of(base: str, order: Order) -> dict:
+    """The order's PaymentIntent as the fake Stripe holds it, made as the payment page
+    makes it."""
+    return stripe_api(base, "GET", f"/v1/payment_intents/{payment_start(order=order)}")
+
+
+def paid_at_stripe(base: str, order: Order) -> dict:
+    """The order's PaymentIntent paid with Stripe's test card at Stripe itself, without the
+    shop hearing of it (as if its instance died right after the shopper paid)."""
+    intent_id = payment_start(order=order)
+    stripe_api(base, "POST", f"/v1/payment_intents/{intent_id}", payment_method="pm_card_visa")
+    return stripe_api(base, "POST", f"/v1/payment_intents/{intent_id}/confirm")

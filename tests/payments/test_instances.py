@@ -11,11 +11,10 @@ from django_tasks_db.models import DBTaskResult
 
 from cart.models import Order
 from notifications.models import Email
-from payments import services
 from payments.models import StripeEvent
 from tests.conftest import WEBHOOK_SECRET
 from tests.factories import make_product
-from tests.payments.helpers import event_for, place_awaiting, signed, stripe_api
+from tests.payments.helpers import event_for, intent_of, paid_at_stripe, place_awaiting, signed
 from tests.servers import start_app_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.servers]
@@ -63,13 +62,10 @@ def blast(instances, payload: bytes, signature: str, times: int) -> list[int]:
 
 def test_stripes_own_webhook_pays_the_order_through_an_instance(instances, stripe_on):
     order = place_awaiting(make_product(stock=4), 2)
-    intent_id = services.payment_start(order=order)
-    base = stripe_on.STRIPE_API_BASE
-    stripe_api(base, "POST", f"/v1/payment_intents/{intent_id}", payment_method="pm_card_visa")
-    stripe_api(base, "POST", f"/v1/payment_intents/{intent_id}/confirm")
+    intent = paid_at_stripe(stripe_on.STRIPE_API_BASE, order)
     assert wait_for_status(order, "paid") == "paid"
     event = StripeEvent.objects.get(type="payment_intent.succeeded")
-    assert event.payload["data"]["object"]["id"] == intent_id
+    assert event.payload["data"]["object"]["id"] == intent["id"]
     assert Email.objects.filter(key=f"order_confirmation:{order.pk}").count() == 1
     deadline = time.monotonic() + 20
     while not instances[0].mail.messages(to=order.email) and time.monotonic() < deadline:
@@ -80,8 +76,7 @@ def test_stripes_own_webhook_pays_the_order_through_an_instance(instances, strip
 def test_one_event_at_two_instances_at_once_is_one_transition(instances, stripe_on):
     product = make_product(stock=5)
     order = place_awaiting(product, 1)
-    intent_id = services.payment_start(order=order)
-    intent = stripe_api(stripe_on.STRIPE_API_BASE, "GET", f"/v1/payment_intents/{intent_id}")
+    intent = intent_of(stripe_on.STRIPE_API_BASE, order)
     event = event_for(intent, "payment_intent.payment_failed")
     payload, signature = signed(event)
     assert blast(instances, payload, signature, 24) == [200] * 24

@@ -18,7 +18,9 @@ from tests.mail import outbox, run_due_tasks
 from tests.payments.helpers import (
     card_token,
     event_for,
+    intent_of,
     intents_for,
+    paid_at_stripe,
     place_awaiting,
     refunds_of,
     signed,
@@ -72,10 +74,7 @@ def test_an_order_paid_by_card_is_paid_and_confirmed_by_one_email(client, stripe
 
 def test_the_succeeded_webhook_alone_pays_the_order_once(client, stripe_on):
     order = place_awaiting(make_product(stock=5))
-    intent_id = services.payment_start(order=order)
-    base = stripe_on.STRIPE_API_BASE
-    stripe_api(base, "POST", f"/v1/payment_intents/{intent_id}", payment_method="pm_card_visa")
-    intent = stripe_api(base, "POST", f"/v1/payment_intents/{intent_id}/confirm")
+    intent = paid_at_stripe(stripe_on.STRIPE_API_BASE, order)
     event = event_for(intent, "payment_intent.succeeded")
     assert [deliver(client, event) for _ in range(3)] == [200, 200, 200]
     assert StripeEvent.objects.count() == 1
@@ -104,8 +103,7 @@ def test_a_declined_card_cancels_the_order_and_returns_the_stock_once(client, st
 def test_the_payment_failed_webhook_cancels_the_order_once(client, stripe_on):
     product = make_product(stock=4)
     order = place_awaiting(product, 4)
-    intent_id = services.payment_start(order=order)
-    intent = stripe_api(stripe_on.STRIPE_API_BASE, "GET", f"/v1/payment_intents/{intent_id}")
+    intent = intent_of(stripe_on.STRIPE_API_BASE, order)
     event = event_for(intent, "payment_intent.payment_failed")
     assert [deliver(client, event), deliver(client, event)] == [200, 200]
     run_due_tasks()
@@ -119,21 +117,18 @@ def test_a_payment_that_succeeds_after_the_order_was_cancelled_is_refunded(clien
     product = make_product(stock=6)
     order = place_awaiting(product, 1)
     base = stripe_on.STRIPE_API_BASE
-    intent_id = services.payment_start(order=order)
-    stripe_api(base, "POST", f"/v1/payment_intents/{intent_id}", payment_method="pm_card_visa")
-    intent = stripe_api(base, "POST", f"/v1/payment_intents/{intent_id}/confirm")
+    intent = paid_at_stripe(base, order)
     assert deliver(client, event_for(intent, "payment_intent.payment_failed")) == 200
     run_due_tasks()
     assert deliver(client, event_for(intent, "payment_intent.succeeded")) == 200
     assert outbox() == []
     assert (status(order), stock(product)) == ("cancelled", 6)
-    assert refunds_of(base, intent_id) == [intent["amount"]]
+    assert refunds_of(base, intent["id"]) == [intent["amount"]]
 
 
 def test_a_bad_signature_is_refused_and_changes_nothing(client, stripe_on):
     order = place_awaiting(make_product())
-    intent_id = services.payment_start(order=order)
-    intent = stripe_api(stripe_on.STRIPE_API_BASE, "GET", f"/v1/payment_intents/{intent_id}")
+    intent = intent_of(stripe_on.STRIPE_API_BASE, order)
     event = event_for(intent, "payment_intent.succeeded")
     assert deliver(client, event, secret="whsec_someone_else") == 400
     assert (
@@ -194,10 +189,7 @@ def test_the_sweep_cancels_an_abandoned_order_and_returns_the_stock_once(stripe_
 
 def test_the_sweep_pays_an_order_whose_webhook_never_came(stripe_on):
     order = place_awaiting(make_product(stock=2))
-    intent_id = services.payment_start(order=order)
-    base = stripe_on.STRIPE_API_BASE
-    stripe_api(base, "POST", f"/v1/payment_intents/{intent_id}", payment_method="pm_card_visa")
-    stripe_api(base, "POST", f"/v1/payment_intents/{intent_id}/confirm")
+    paid_at_stripe(stripe_on.STRIPE_API_BASE, order)
     Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(minutes=31))
     assert services.payments_sweep() == "1 paid, 0 cancelled, 0 waiting (overdue orders)"
     assert status(order) == "paid"
