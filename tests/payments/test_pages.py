@@ -96,3 +96,18 @@ def test_without_stripe_the_test_payment_stays_and_the_page_says_so(client):
     page = client.get("/checkout/review/")
     assert "test_payment" in page.context["form"].fields
     assert b"no real payments are taken" in page.content
+
+
+def test_while_stripe_is_down_the_payment_page_says_so_and_the_order_waits(client, stripe_on):
+    from deploy.servers import free_port
+    from payments.services import _client
+
+    user = User.objects.create_user("eve@example.com", PASSWORD, email_verified=True)
+    client.force_login(user)
+    order = place_awaiting(make_product(stock=2), user=user)
+    stripe_on.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    _client.cache_clear()
+    page = client.get(f"/orders/{order.pk}/pay/")
+    assert page.status_code == 503 and b"nothing was charged" in page.content
+    assert Order.objects.get().status == "awaiting_payment"
+    assert b"Pay now" in client.get(f"/orders/{order.pk}/").content
