@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def stripe_shop(transactional_db, stripe_environment):
-    server = start_app_server("pay-browser", **stripe_environment)
+    server = start_app_server("pay-browser", workers=1, **stripe_environment)
     yield server
     server.stop()
 

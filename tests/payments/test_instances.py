@@ -25,8 +25,8 @@ NOTHING = ["nothing"]  # an event type that never happens: the webhook endpoint 
 def instances(django_db_setup, django_db_blocker, stripe_server, stripe_environment):
     with django_db_blocker.unblock():
         pair = [
-            start_app_server("pay-a", **stripe_environment),
-            start_app_server("pay-b", mail=False, **stripe_environment),
+            start_app_server("pay-a", workers=1, **stripe_environment),
+            start_app_server("pay-b", workers=1, mail=False, **stripe_environment),
         ]
     stripe_server.register_webhook("shop", f"{pair[0].url}/payments/webhook/", WEBHOOK_SECRET)
     yield pair
