@@ -1,7 +1,9 @@
+import stripe
 from django.contrib import admin, messages
 
 from cart import services
 from cart.models import Order, OrderLine
+from payments import services as payments
 
 
 class OrderLineInline(admin.TabularInline):
@@ -39,6 +41,31 @@ def _status_action(status: str, description: str):
     return action
 
 
+@admin.action(description="Refund through Stripe (returns the stock)")
+def refund(modeladmin, request, queryset):
+    """Card payments go back through Stripe (payments.services.order_refund); the orders
+    not paid by card, or not paid, are left as they were."""
+    refunded, skipped = [], 0
+    for order in queryset.order_by("pk"):
+        try:
+            if payments.order_refund(order_id=order.pk):
+                refunded.append(order.number)
+            else:
+                skipped += 1
+        except stripe.StripeError as error:
+            modeladmin.message_user(
+                request,
+                f"{order.number}: Stripe refused or did not answer ({error}).",
+                messages.ERROR,
+            )
+    if refunded:
+        modeladmin.message_user(request, f"Refunded: {', '.join(refunded)}.")
+    if skipped:
+        modeladmin.message_user(
+            request, f"{skipped} order(s) left as they were: not paid by card.", messages.WARNING
+        )
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ["number", "email", "status", "total", "created_at"]
@@ -50,6 +77,7 @@ class OrderAdmin(admin.ModelAdmin):
         _status_action(Order.Status.PAID, "Mark as paid"),
         _status_action(Order.Status.SHIPPED, "Mark as shipped"),
         _status_action(Order.Status.CANCELLED, "Cancel (returns the stock)"),
+        refund,
     ]
     # Status only moves through the actions, which keep the rules (and return stock once).
     readonly_fields = [

@@ -46,3 +46,9 @@ class PlaceOrderForm(forms.Form):
         label="Pay with the test card (4242 4242 4242 4242). This is a demo shop: no money moves.",
         error_messages={"required": "Confirm the test payment to place the order."},
     )
+
+    def __init__(self, *args, pay_by_card: bool, **kwargs):
+        """Paying by card (Stripe on), the card is asked for on the payment page next."""
+        super().__init__(*args, **kwargs)
+        if pay_by_card:
+            del self.fields["test_payment"]

@@ -12,15 +12,29 @@ SESSION_KEY = "cart_id"  # the session notes its cart's id, so pages find it wit
 COUNT_TTL = 300  # seconds; bounds how long a racing reader's stale header count can survive
 
 
+INTENT_PREFIX = "pi_"  # how Stripe's PaymentIntent ids start, in Order.payment_reference
+
 GUEST_ORDER_LINK_DAYS = 30  # how long the link to a guest's order page works
 GUEST_ORDER_SALT = "cart.guest-order"
 
 
+def guest_order_token(order_id: int) -> str:
+    """The signed, expiring token of a guest's order (cart.selectors.order_from_link checks
+    it): whoever has the link from the confirmation email sees that order only."""
+    return signing.dumps(order_id, salt=GUEST_ORDER_SALT)
+
+
 def guest_order_path(order_id: int) -> str:
-    """The signed, expiring address of a guest's order page (cart.selectors.order_from_link
-    checks it): whoever has the link from the confirmation email sees that order only."""
-    token = signing.dumps(order_id, salt=GUEST_ORDER_SALT)
-    return reverse("cart:guest_order", kwargs={"token": token})
+    """The address of a guest's order page."""
+    return reverse("cart:guest_order", kwargs={"token": guest_order_token(order_id)})
+
+
+def order_pay_path(order: "Order") -> str:
+    """Where the buyer pays an order by card: the account's page, or, for a guest, the page
+    reached with the same signed token as their order page."""
+    if order.user_id is None:
+        return reverse("payments:guest_pay", kwargs={"token": guest_order_token(order.pk)})
+    return reverse("payments:pay", kwargs={"pk": order.pk})
 
 
 def count_cache_key(cart_id: int) -> str:
@@ -92,10 +106,12 @@ class CartLine(models.Model):
 
 class Order(PostalAddress):
     class Status(models.TextChoices):
-        PLACED = "placed", "Placed"
+        PLACED = "placed", "Placed"  # paid with the test payment (Stripe off)
+        AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"  # Stripe on: the saga's start
         PAID = "paid", "Paid"
         SHIPPED = "shipped", "Shipped"
         CANCELLED = "cancelled", "Cancelled"
+        REFUNDED = "refunded", "Refunded"
 
     # None for a guest's order: `email` is then the only way to reach the buyer, and an
     # account that proves it owns that address takes the order over (orders_attach_guest).
@@ -106,12 +122,16 @@ class Order(PostalAddress):
         on_delete=models.PROTECT,
         related_name="orders",
     )
-    status = models.CharField(max_length=10, choices=Status, default=Status.PLACED)
+    status = models.CharField(max_length=20, choices=Status, default=Status.PLACED)
     # One checkout form, one order: a double submit or a retried POST finds this order.
     idempotency_key = models.UUIDField(unique=True, editable=False)
     email = models.EmailField()
     total = models.DecimalField(max_digits=12, decimal_places=2)
-    payment_reference = models.CharField(max_length=40)
+    # The test payment's reference, or the Stripe PaymentIntent's id ('' until it is recorded).
+    payment_reference = models.CharField(max_length=255, blank=True)
+    # The shop's address as the buyer used it: links in emails sent later by a worker (the
+    # confirmation of a card payment) start with it.
+    site = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(auto_now=True)
 
@@ -122,6 +142,12 @@ class Order(PostalAddress):
             # Guest orders waiting for an account with their email.
             models.Index(
                 fields=["email"], condition=models.Q(user__isnull=True), name="order_guest_email"
+            ),
+            # Orders the payments sweep looks at: those still waiting for their payment.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="awaiting_payment"),
+                name="order_awaiting_payment",
             ),
         ]
 

@@ -10,11 +10,12 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from cart.models import (
+    INTENT_PREFIX,
     MAX_PER_LINE,
     Cart,
     CartLine,
@@ -180,12 +181,18 @@ def order_place(
     idempotency_key: uuid.UUID,
     fingerprint: str,
     site: str,
+    pay_by_card: bool = False,
 ) -> Order:
     """Turn the visitor's cart into an order, exactly once per checkout form.
 
     `user` is the account, or None for a guest, whose cart must then be the session's
     anonymous one; `email` is where the confirmation goes (the account's address, or the
     one the guest gave) and `site` the shop's address for the links in it.
+
+    With the test payment the order is placed and confirmed at once. With `pay_by_card`
+    (Stripe on) it is the payment saga's first step: the order waits for its payment with
+    its stock taken, and its confirmation is sent when the payment succeeds
+    (payments/services.py).
 
     Stock is taken with conditional UPDATEs (`stock >= quantity`) in product-id order, so
     concurrent checkouts never oversell, never drive stock below zero and never deadlock;
@@ -195,7 +202,9 @@ def order_place(
     buyer = {"user": user} if user else {"user": None, "email": email}
     try:
         with transaction.atomic():
-            return _order_place(buyer, email, cart_id, address, idempotency_key, fingerprint, site)
+            return _order_place(
+                buyer, email, cart_id, address, idempotency_key, fingerprint, site, pay_by_card
+            )
     except (IntegrityError, CartError):
         existing = Order.objects.filter(idempotency_key=idempotency_key, **buyer).first()
         if existing is None:
@@ -203,7 +212,9 @@ def order_place(
         return existing
 
 
-def _order_place(buyer, email, cart_id, address, idempotency_key, fingerprint, site) -> Order:
+def _order_place(
+    buyer, email, cart_id, address, idempotency_key, fingerprint, site, pay_by_card
+) -> Order:
     existing = Order.objects.filter(idempotency_key=idempotency_key, **buyer).first()
     if existing:
         return existing
@@ -229,7 +240,9 @@ def _order_place(buyer, email, cart_id, address, idempotency_key, fingerprint, s
         idempotency_key=idempotency_key,
         email=email,
         total=sum(line.total for line in lines),
-        payment_reference=f"TEST-{uuid.uuid4().hex[:12].upper()}",
+        status=Order.Status.AWAITING_PAYMENT if pay_by_card else Order.Status.PLACED,
+        payment_reference="" if pay_by_card else f"TEST-{uuid.uuid4().hex[:12].upper()}",
+        site=site,
         **address,
     )
     OrderLine.objects.bulk_create(
@@ -245,14 +258,17 @@ def _order_place(buyer, email, cart_id, address, idempotency_key, fingerprint, s
     CartLine.objects.filter(cart_id=cart_id).delete()
     catalog_changed()  # stock changed: pages showing it start a new cache generation
     transaction.on_commit(lambda: _forget_count(cart_id))
-    _order_confirmation_send(order, site)
+    if not pay_by_card:
+        order_confirmation_send(order=order)
     return order
 
 
-def _order_confirmation_send(order: Order, site: str) -> None:
-    """Queued in the order's transaction: no order without its email, nor the reverse. A
-    guest has no account to see the order in: the email links to its signed page."""
-    guest_link = site + guest_order_path(order.pk) if order.user_id is None else ""
+def order_confirmation_send(*, order: Order) -> None:
+    """Queued in the transaction that places (or, paying by card, pays) the order: no
+    confirmed order without its email, nor the reverse; its key makes it one email however
+    often it is queued. A guest has no account to see the order in: the email links to its
+    signed page."""
+    guest_link = order.site + guest_order_path(order.pk) if order.user_id is None else ""
     context = {"order": order, "lines": order.lines.all(), "guest_link": guest_link}
     email_enqueue(
         key=f"order_confirmation:{order.pk}",
@@ -272,29 +288,52 @@ def orders_attach_guest(*, user) -> int:
     return Order.objects.filter(user__isnull=True, email=user.email).update(user=user)
 
 
-# Which statuses each status can be reached from (placed → paid → shipped; or cancelled).
+# Which statuses the admin may move an order to, and from which (placed → paid → shipped,
+# or cancelled). The payment saga's transitions (payments/services.py) use order_transition
+# with their own expected status.
 ORDER_TRANSITIONS = {
     Order.Status.PAID: [Order.Status.PLACED],
     Order.Status.SHIPPED: [Order.Status.PAID],
     Order.Status.CANCELLED: [Order.Status.PLACED, Order.Status.PAID],
 }
+# The statuses that give the order's stock back: nothing will ship.
+STOCK_RETURNING = {Order.Status.CANCELLED, Order.Status.REFUNDED}
 
 
-def order_change_status(*, order_id: int, status: str) -> bool:
-    """Move an order along; False if its current status does not allow it.
+def order_transition(
+    *, order_id: int, to: str, expected: list[str], where: Q | None = None
+) -> bool:
+    """Move an order from one of the `expected` statuses (and matching `where`) to `to`;
+    False, changing nothing, when it is in none of them.
 
-    The status changes in one conditional UPDATE, so of two admins cancelling at once
-    only one succeeds, and cancelling returns the stock exactly once.
+    One conditional UPDATE: of two callers moving the same order at once (two admins, two
+    workers taking the same webhook, the payments sweep and a webhook) only one succeeds,
+    so an order that is cancelled or refunded returns its stock exactly once.
     """
     with transaction.atomic():
-        changed = Order.objects.filter(pk=order_id, status__in=ORDER_TRANSITIONS[status]).update(
-            status=status, status_changed_at=timezone.now()
+        changed = Order.objects.filter(where or Q(), pk=order_id, status__in=expected).update(
+            status=to, status_changed_at=timezone.now()
         )
-        if changed and status == Order.Status.CANCELLED:
+        if changed and to in STOCK_RETURNING:
             for line in OrderLine.objects.filter(order_id=order_id).order_by("product_id"):
                 Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
             catalog_changed()
     return bool(changed)
+
+
+def order_change_status(*, order_id: int, status: str) -> bool:
+    """The admin moves an order along; False if its current status does not allow it.
+
+    An order paid through Stripe is not cancelled here: its money goes back with a refund
+    (payments.services.order_refund), which returns the stock as a cancel does.
+    """
+    stripe_paid = Q(status=Order.Status.PAID, payment_reference__startswith=INTENT_PREFIX)
+    return order_transition(
+        order_id=order_id,
+        to=status,
+        expected=ORDER_TRANSITIONS[status],
+        where=~stripe_paid if status == Order.Status.CANCELLED else None,
+    )
 
 
 def carts_purge(*, days: int) -> int:

@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -13,7 +14,7 @@ from accounts.forms import AddressForm, GuestCheckoutForm, SavedAddressForm
 from accounts.models import ADDRESS_FIELDS
 from cart import selectors, services
 from cart.forms import AddToCartForm, PlaceOrderForm, QuantityForm
-from cart.models import CartLine, guest_order_path
+from cart.models import CartLine, Order, guest_order_path, order_pay_path
 
 # What checkout's first step chose, for the second: {"address": fields, "email": guest's}.
 CHECKOUT_KEY = "checkout"
@@ -154,7 +155,7 @@ def checkout_review(request):
     email = user.email if user else chosen.get("email")
     address = chosen.get("address") if email else None
     if request.method == "POST":
-        form = PlaceOrderForm(request.POST)
+        form = PlaceOrderForm(request.POST, pay_by_card=settings.STRIPE_ENABLED)
         if form.is_valid():
             try:
                 order = services.order_place(
@@ -165,12 +166,15 @@ def checkout_review(request):
                     idempotency_key=form.cleaned_data["idempotency_key"],
                     fingerprint=form.cleaned_data["fingerprint"],
                     site=request.build_absolute_uri("/").rstrip("/"),
+                    pay_by_card=settings.STRIPE_ENABLED,
                 )
             except services.CartError as error:
                 messages.error(request, str(error))
                 return redirect("cart:detail")
             # A guest's email stays: a repeated submission must find the order it placed.
             request.session[CHECKOUT_KEY] = {"email": email} if user is None else {}
+            if order.status == Order.Status.AWAITING_PAYMENT:
+                return redirect(order_pay_path(order))
             messages.success(request, f"Thank you! Your order {order.number} is placed.")
             return redirect(order if user else guest_order_path(order.pk))
     elif _checkout_blocked(request, lines):
@@ -180,7 +184,8 @@ def checkout_review(request):
             initial={
                 "idempotency_key": uuid.uuid4(),
                 "fingerprint": services.cart_fingerprint(lines),
-            }
+            },
+            pay_by_card=settings.STRIPE_ENABLED,
         )
     if address is None:
         return redirect("cart:checkout")
@@ -212,7 +217,9 @@ def order_detail(request, pk):
     order = selectors.order_get(user=request.user, pk=pk)
     if order is None:
         raise Http404("No such order.")
-    return render(request, "cart/order_detail.html", {"order": order})
+    return render(
+        request, "cart/order_detail.html", {"order": order, "pay_path": order_pay_path(order)}
+    )
 
 
 @require_GET
@@ -221,4 +228,8 @@ def guest_order(request, token):
     order = selectors.order_from_link(token=token)
     if order is None:
         return render(request, "cart/order_link_invalid.html", status=404)
-    return render(request, "cart/order_detail.html", {"order": order, "by_link": True})
+    return render(
+        request,
+        "cart/order_detail.html",
+        {"order": order, "by_link": True, "pay_path": order_pay_path(order)},
+    )

@@ -44,6 +44,12 @@ def _purge_drafts() -> str:
     return f"purged {drafts_purge()} form draft(s) untouched for {DRAFT_TTL_DAYS} days"
 
 
+def _payments_sweep() -> str:
+    from payments.services import payments_sweep
+
+    return payments_sweep()
+
+
 def _refresh_recommendations() -> str:
     from catalog.services import recommendations_refresh
 
@@ -66,6 +72,8 @@ JOBS = {
         # Hourly: new orders and views show in the recommendations within the hour; a run
         # takes under a second for 5,000 orders (README) and starts a new cache generation.
         Job("refresh_recommendations", HOUR, _refresh_recommendations),
+        # Every minute: an unpaid order gives its stock back within a minute of its timeout.
+        Job("payments_sweep", MINUTE, _payments_sweep),
         # Every minute, the dashboard's resolution and the alarms' period.
         Job("publish_queue_metrics", MINUTE, _publish_queue_metrics),
     ]

@@ -164,3 +164,44 @@ def s3_environment(moto_url, tmp_path_factory):
         static_root, s3=s3, bucket=environment["AWS_STORAGE_BUCKET_NAME"], acl="public-read"
     )
     return environment, s3
+
+
+WEBHOOK_SECRET = "whsec_tests"
+
+
+@pytest.fixture(scope="session")
+def stripe_server():
+    """A fake Stripe (localstripe) over real HTTP on loopback, for the whole session."""
+    from deploy.servers.stripe import StripeServer
+
+    server = StripeServer(Path(os.environ["WEBSHOP_TEST_WORKDIR"]) / "stripe", free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stripe_environment(stripe_server) -> dict[str, str]:
+    """The variables that turn Stripe on, pointed at the fake: for gunicorn servers."""
+    return {
+        "STRIPE_SECRET_KEY": "sk_test_shop",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_shop",
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": stripe_server.url,
+    }
+
+
+@pytest.fixture
+def stripe_on(settings, stripe_environment):
+    """Stripe on in this process, against the fake: orders are then paid by card."""
+    from payments.services import _client
+
+    settings.STRIPE_ENABLED = True
+    settings.STRIPE_SECRET_KEY = stripe_environment["STRIPE_SECRET_KEY"]
+    settings.STRIPE_PUBLISHABLE_KEY = stripe_environment["STRIPE_PUBLISHABLE_KEY"]
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_API_BASE = stripe_environment["STRIPE_API_BASE"]
+    settings.STRIPE_JS_URL = f"{settings.STRIPE_API_BASE}/js.stripe.com/v3/"
+    _client.cache_clear()
+    yield settings
+    _client.cache_clear()

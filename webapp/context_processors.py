@@ -1,5 +1,6 @@
 from functools import cache
 
+from django.conf import settings
 from django.urls import reverse
 
 
@@ -28,4 +29,4 @@ def _site_urls() -> dict[str, str]:
 def site_urls(request):
     """The links every page's header and forms use, reversed once per process: reversing
     them on every request was a tenth of a page's CPU (make bench's profile)."""
-    return {"site_urls": _site_urls()}
+    return {"site_urls": _site_urls(), "stripe_enabled": settings.STRIPE_ENABLED}

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "csp",
     "catalog",
     "cart",
+    "payments",
     "notifications",
     "jobs",
     "webapp",
@@ -266,6 +267,48 @@ else:
     }
     ASSET_ORIGINS = []
 
+# --- Payments (Stripe) ------------------------------------------------------------------------
+# All three keys, or none: with none the checkout keeps its test payment (`make run`) and
+# says no money moves; with them every order is paid by card (payments/services.py). In
+# production the keys come from Secrets Manager (deploy/bootstrap.sh).
+STRIPE_KEYS = {
+    name: env.str(name, default="")
+    for name in ["STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"]
+}
+STRIPE_ENABLED = any(STRIPE_KEYS.values())
+for name, value in STRIPE_KEYS.items():
+    if STRIPE_ENABLED and not value:
+        raise ImproperlyConfigured(f"Set {name}: the other Stripe keys are set, and need it.")
+STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET = STRIPE_KEYS.values()
+# Unset: Stripe itself. Set: the origin of a fake Stripe (localstripe) serving the API and
+# its stand-in Stripe.js, for the tests and the local stack.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="").rstrip("/")
+if STRIPE_API_BASE and not STRIPE_ENABLED:
+    raise ImproperlyConfigured("Set STRIPE_SECRET_KEY: STRIPE_API_BASE is used only with Stripe.")
+if STRIPE_API_BASE and urlsplit(STRIPE_API_BASE).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured(
+        "STRIPE_API_BASE must be an http(s) origin, e.g. http://127.0.0.1:8420."
+    )
+# Minutes an order waits for its payment before the payments sweep cancels it.
+PAYMENT_TIMEOUT_MINUTES = env.int("SHOP_PAYMENT_TIMEOUT_MINUTES", default=30)
+if PAYMENT_TIMEOUT_MINUTES < 1:
+    raise ImproperlyConfigured("SHOP_PAYMENT_TIMEOUT_MINUTES must be at least 1.")
+# Where the payment page may load Stripe.js from, frame and talk to (the CSP below).
+if STRIPE_API_BASE:
+    _stripe = "{0.scheme}://{0.netloc}".format(urlsplit(STRIPE_API_BASE))
+    STRIPE_ORIGINS = {"script": [_stripe], "frame": [_stripe], "connect": [_stripe]}
+elif STRIPE_ENABLED:
+    STRIPE_ORIGINS = {
+        "script": ["https://js.stripe.com"],
+        "frame": ["https://js.stripe.com", "https://hooks.stripe.com"],
+        "connect": ["https://api.stripe.com"],
+    }
+else:
+    STRIPE_ORIGINS = {"script": [], "frame": [], "connect": []}
+STRIPE_JS_URL = (
+    f"{STRIPE_API_BASE}/js.stripe.com/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/"
+)
+
 # --- Security -----------------------------------------------------------------------------
 # How many proxies append to X-Forwarded-For in front of the app (CloudFront + ALB: 2).
 # Forwarded headers are trusted only when there are proxies to set them: by default none.
@@ -300,16 +343,17 @@ X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp), the one place the policy lives: nothing by default;
 # scripts, styles, images and fonts from the shop itself and where its static files and media
 # are; forms post only here; no frames of the shop anywhere, no plugins, no <base>. No page
-# has inline script or style, so none is allowed. Payments (Stripe.js) will add
-# https://js.stripe.com to script-src and frame-src, and Stripe's API to connect-src.
+# has inline script or style, so none is allowed. With Stripe on, Stripe.js is allowed from
+# Stripe (STRIPE_ORIGINS), with its frames and its API; frames only then.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [NONE],
-        "script-src": [SELF, *ASSET_ORIGINS],
+        "script-src": [SELF, *ASSET_ORIGINS, *STRIPE_ORIGINS["script"]],
         "style-src": [SELF, *ASSET_ORIGINS],
         "img-src": [SELF, *ASSET_ORIGINS],
         "font-src": [SELF, *ASSET_ORIGINS],
-        "connect-src": [SELF],
+        "connect-src": [SELF, *STRIPE_ORIGINS["connect"]],
+        **({"frame-src": STRIPE_ORIGINS["frame"]} if STRIPE_ENABLED else {}),
         "form-action": [SELF],
         "frame-ancestors": [NONE],
         "base-uri": [NONE],
@@ -471,4 +515,7 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    # The stripe library logs two lines per API call at INFO; its failures reach our logs
+    # through payments.services, which says what they mean for the order.
+    "loggers": {"stripe": {"level": "WARNING"}},
 }

@@ -18,6 +18,7 @@ urlpatterns = [
     # The Content-Security-Policy's report-uri (settings.CONTENT_SECURITY_POLICY).
     path("csp-report/", csp.csp_report),
     path("accounts/", include("accounts.urls")),
+    path("", include("payments.urls")),
     path("", include("cart.urls")),
     path("", include("catalog.urls")),
 ]

@@ -1,8 +1,8 @@
 """Throwaway servers on loopback, shared by the tests, `make bench` and the local stack:
 PostgreSQL (replicated too: replication.py), Redis, S3 (moto), HAProxy (as the load
-balancer and as the data tier's endpoints), SMTP (aiosmtpd), the shop under gunicorn (behind
-nginx in the local stack), its worker, and a client that talks to the shop as a browser
-does. None of this is shipped to instances."""
+balancer and as the data tier's endpoints), SMTP (aiosmtpd), Stripe (localstripe), the
+shop under gunicorn (behind nginx in the local stack), its worker, and a client that talks
+to the shop as a browser does. None of this is shipped to instances."""
 
 import shutil
 import tempfile
@@ -25,6 +25,7 @@ from deploy.servers.process import (
 from deploy.servers.redis import REDIS_SERVER, Redis
 from deploy.servers.s3 import S3Server
 from deploy.servers.smtp import MailServer
+from deploy.servers.stripe import StripeServer
 from deploy.servers.worker import WorkerProcess
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "Redis",
     "S3Server",
     "ServiceUnavailable",
+    "StripeServer",
     "WorkerProcess",
     "free_low_port",
     "free_port",

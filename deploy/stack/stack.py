@@ -12,6 +12,7 @@
 | their DNS names          | HAProxy TCP ports writer, reader, redis (stack/replication.py) |
 | S3 + CloudFront          | moto's S3 over HTTP; pages load static files and media from it |
 | Amazon SES               | an SMTP server (aiosmtpd) that keeps each message in mail/     |
+| Stripe                   | localstripe (deploy/servers/stripe.py), its webhooks to the LB |
 
 Everything runs from .stack/ (or WEBSHOP_STACK_DIR): pids, logs, env files, data.
 """
@@ -43,6 +44,7 @@ from deploy.servers import (
     Postgres,
     Redis,
     S3Server,
+    StripeServer,
     free_low_port,
     read_pid,
     require_nginx,
@@ -153,6 +155,10 @@ class LocalStack:
         return MailServer(self.directory / "smtp", self.ports["smtp"], self.directory / "mail")
 
     @property
+    def stripe(self) -> StripeServer:
+        return StripeServer(self.directory / "stripe", self.ports["stripe"])
+
+    @property
     def load_balancer(self) -> LoadBalancer:
         servers = {name: self.ports[name] for name in INSTANCES}
         return LoadBalancer(self.directory / "haproxy", self.ports["lb"], servers)
@@ -195,7 +201,7 @@ class LocalStack:
         taken: set[int] = set()
         require_nginx()
         gunicorns = [f"{name}-gunicorn" for name in INSTANCES]
-        services = (*replication.PORTS, "s3", "smtp", *INSTANCES, *gunicorns)
+        services = (*replication.PORTS, "s3", "smtp", "stripe", *INSTANCES, *gunicorns)
         ports = {name: free_low_port(taken) for name in services}
         if lb_port is None:  # `make stack`: a port people remember, when it is free
             lb_port = LB_PORT if _port_free(LB_PORT) else 0
@@ -206,15 +212,20 @@ class LocalStack:
             "release": _local_release_version(),
             "secret_key": secrets.token_urlsafe(48),
             "redis_token": secrets.token_hex(16),  # ElastiCache's AUTH token
+            "stripe_webhook_secret": f"whsec_{secrets.token_hex(16)}",
         }
         self.state_file.write_text(json.dumps(self.state, indent=2) + "\n")
 
-        out("PostgreSQL (RDS Multi-AZ + read replica), Redis (ElastiCache), S3 (moto), SMTP (SES)")
-        with ThreadPoolExecutor(max_workers=3) as pool:
+        out(
+            "PostgreSQL (RDS Multi-AZ + read replica), Redis (ElastiCache), S3 (moto), SMTP (SES),"
+            " Stripe (localstripe)"
+        )
+        with ThreadPoolExecutor(max_workers=4) as pool:
             for future in [
                 pool.submit(self.data.start),
                 pool.submit(self._start_s3),
                 pool.submit(self.mail.start),
+                pool.submit(self.stripe.start),
             ]:
                 future.result()
         out("Static files: collected once, uploaded to the static bucket ...")
@@ -231,6 +242,10 @@ class LocalStack:
         balancer = self.load_balancer.start()
         for name in INSTANCES:
             balancer.wait_for_status(name, "UP")
+        # As the webhook endpoint registered in Stripe's dashboard: through the load balancer.
+        self.stripe.register_webhook(
+            "shop", f"{self.url}/payments/webhook/", self.state["stripe_webhook_secret"]
+        )
         out(f"Up in {time.monotonic() - started:.0f} s.")
 
     def running(self) -> bool:
@@ -239,6 +254,7 @@ class LocalStack:
             self.directory / "haproxy" / "haproxy.pid",
             self.directory / "s3" / "moto.pid",
             self.mail.pidfile,
+            self.stripe.pidfile,
             *self.data.pidfiles(),
             *(i.pidfile for i in self.instances.values()),
             *(i.nginx.pidfile for i in self.instances.values()),
@@ -254,6 +270,7 @@ class LocalStack:
             list(pool.map(self._stop_process, self.instances.values()))
         self.load_balancer.stop()
         self.mail.stop()
+        self.stripe.stop()
         self.s3.stop()
         self.data.stop()
         if not keep:
@@ -430,6 +447,7 @@ class LocalStack:
         for label, pidfile, key in [
             ("S3 (moto)", self.s3.pidfile, "s3"),
             ("SMTP (SES)", self.mail.pidfile, "smtp"),
+            ("Stripe", self.stripe.pidfile, "stripe"),
         ]:
             state = "running" if read_pid(pidfile) else "STOPPED"
             lines.append(f"  {label:<11} 127.0.0.1:{ports[key]}  {state}")
@@ -488,7 +506,8 @@ class LocalStack:
     def _write_env_file(self, instance: Instance) -> None:
         """The env file the CloudFormation user data writes, with the local services (no TLS
         on loopback, moto's endpoint and dummy keys, public-read objects instead of
-        CloudFront's Origin Access Control, the local SMTP server instead of SES)."""
+        CloudFront's Origin Access Control, the local SMTP server instead of SES, localstripe
+        instead of Stripe)."""
         ports = self.ports
         values = {
             "DJANGO_SECRET_KEY": self.state["secret_key"],
@@ -512,6 +531,11 @@ class LocalStack:
             "DJANGO_ACCOUNT_EMAILS_PER_CLIENT": "1000",
             # SES's stand-in, which keeps every message it accepts in .stack/mail/.
             "EMAIL_URL": self.mail.url,
+            # Stripe's stand-in: every order is paid by card, against it.
+            "STRIPE_SECRET_KEY": "sk_test_local_stack",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_local_stack",
+            "STRIPE_WEBHOOK_SECRET": self.state["stripe_webhook_secret"],
+            "STRIPE_API_BASE": self.stripe.url,
             "NGINX_LISTEN": f"127.0.0.1:{instance.port}",
             "GUNICORN_BIND": f"127.0.0.1:{instance.gunicorn_port}",
             "GUNICORN_WORKERS": "2",

@@ -311,3 +311,11 @@ def test_secret_fields_are_url_encoded_for_the_urls(user_data):
     script = f"{field[0]}\nfield password url <<<'{secret}'\nfield token <<<'{secret}'\n"
     out = subprocess.run(["bash", "-c", script], check=True, capture_output=True, text=True)
     assert out.stdout.splitlines() == ["p%40ss%2Fw%3Ard%25%3F%23", "plain"]
+
+
+def test_stripes_keys_come_from_their_secret_through_pipes(user_data):
+    env = dict(line.split("=", 1) for line in _env_lines(user_data))
+    assert env["STRIPE_SECRET_KEY"] == "$stripe_secret_key"
+    assert env["STRIPE_PUBLISHABLE_KEY"] == "$stripe_publishable_key"
+    assert env["STRIPE_WEBHOOK_SECRET"] == "$stripe_webhook_secret"
+    assert 'stripe_secret_key=$(field secret_key <<<"$stripe")' in user_data

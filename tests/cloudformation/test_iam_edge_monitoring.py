@@ -57,6 +57,7 @@ def test_instance_role_reaches_its_own_buckets_secrets_and_identity_only(templat
         {"Ref": "CacheAuthSecretArn"},
         {"Ref": "DjangoSecretKeyArn"},
         {"Ref": "OriginSecretArn"},
+        {"Ref": "StripeSecretArn"},
     ]
     assert by_sid["DecryptOwnSecrets"]["Condition"]["StringEquals"]["kms:ViaService"]
     ses = by_sid["SendMailAsTheShop"]

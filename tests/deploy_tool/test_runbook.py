@@ -33,6 +33,11 @@ RUNBOOK = (Path(__file__).resolve().parents[2] / "deploy" / "README.md").read_te
         "## Restoring from a snapshot",
         "## Failover: what it looks like and how long it takes",
         "## Local stack and release build",
+        "## Payments (Stripe)",
+        "### Setting the Stripe keys",
+        "### The webhook endpoint",
+        "### When Stripe is down",
+        "### Refunds",
     ],
 )
 def test_runbook_has_the_procedure(heading):

@@ -29,7 +29,8 @@ NOON = datetime(2026, 3, 14, 12, 0, 5, tzinfo=UTC)
 
 @pytest.mark.django_db
 def test_each_period_is_claimed_by_exactly_one_instance(settings):
-    settings.JOB_PERIODS = {"refresh_recommendations": DAY}  # every job daily, for the count
+    # every job daily, for the count
+    settings.JOB_PERIODS = {"refresh_recommendations": DAY, "payments_sweep": DAY}
     scheduled = len(jobs())  # every job but those calling AWS (no WEBSHOP_ENVIRONMENT)
     assert scheduled == len(JOBS) - 1
     first = jobs_claim_due(instance="i-a", now=NOON)
@@ -69,6 +70,7 @@ def test_a_claimed_run_does_the_work_and_records_it():
     assert outcomes["prune_history"].startswith("1 sent email(s)")
     assert outcomes["purge_drafts"] == "purged 0 form draft(s) untouched for 30 days"
     assert outcomes["refresh_recommendations"].startswith("0 also-bought and 0 viewed-together")
+    assert outcomes["payments_sweep"] == "Stripe is off"
     assert not JobRun.objects.filter(finished_at__isnull=True).exists()
 
 

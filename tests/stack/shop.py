@@ -25,9 +25,12 @@ ADDRESS = {"full_name": "A Shopper", "line1": "1 Test Street", "city": "Testvill
     "postcode": "T1 1ST",
     "country": "Testland",
 }
-REVIEW = (
-    "/checkout/review/"  # hidden idempotency_key and fingerprint, test_payment; 302 to the order
-)
+REVIEW = "/checkout/review/"  # hidden idempotency_key and fingerprint; 302 to the payment page
+# With Stripe on (the stack), the review leads here. Field: payment_method, what Stripe.js
+# makes of a card; the shopper sends Stripe's test card pm_card_visa, and the shop confirms
+# the PaymentIntent with it at (the fake) Stripe; 302 to the order.
+PAY_PAGE = re.compile(r"^/orders/(\d+)/pay/$")
+TEST_CARD = "pm_card_visa"
 ORDER_PAGE = re.compile(r"^/orders/(\d+)/$")
 TIMEOUT = 15  # seconds; a request slower than this counts as failed
 
@@ -160,9 +163,10 @@ class Shopper:
 
     def place_order(self, product_id: int, quantity: int = 1) -> list[Outcome]:
         """Put one product in the cart and check out: the address, the review (its hidden
-        idempotency key and cart fingerprint), the payment, the confirmation page. An order
-        counts as confirmed once its page shows it; a payment that got no answer, or an
-        error, may or may not have placed it."""
+        idempotency key and cart fingerprint), the payment by card (or the test payment when
+        Stripe is off), the order's page. An order counts as confirmed once its page shows
+        it paid (placed, with the test payment); a step that got no answer, or an error, may
+        or may not have placed it."""
         outcomes = [self.add_to_cart(product_id, quantity)]
         if not outcomes[-1].ok:
             return outcomes
@@ -183,16 +187,27 @@ class Shopper:
         data = {k: html.unescape(v) for k, v in form.items()} | {"test_payment": "on"}
         response, note = self.request("POST", REVIEW, data={**data, **self.browser.csrf()})
         location = response.headers.get("Location", "") if response is not None else ""
-        placed = ORDER_PAGE.match(location)
+        placed = ORDER_PAGE.match(location) or PAY_PAGE.match(location)
         outcomes.append(self._outcome("POST", REVIEW, response, note, ok=bool(placed)))
         if not placed:
             if response is None or response.status_code >= 500:
                 self.maybe_ordered += 1
             return outcomes
+        if PAY_PAGE.match(location):
+            pay = {"payment_method": TEST_CARD, **self.browser.csrf()}
+            response, note = self.request("POST", location, data=pay)
+            location = response.headers.get("Location", "") if response is not None else ""
+            paid = bool(ORDER_PAGE.match(location))
+            outcomes.append(self._outcome("POST", "/orders/<id>/pay/", response, note, ok=paid))
+            if not paid:
+                self.maybe_ordered += 1
+                return outcomes
         response, note = self.request("GET", location)
         order_id = int(placed.group(1))
         confirmed = (
-            response is not None and response.status_code == 200 and "Order " in response.text
+            response is not None
+            and response.status_code == 200
+            and re.search(r'id="order-status">(Paid|Placed)<', response.text) is not None
         )
         if confirmed:
             self.orders[order_id] = {product_id: quantity}

@@ -4,6 +4,7 @@ instances that booted with the EC2 bootstrap, and pages whose files come from S3
 import re
 import subprocess
 import sys
+import textwrap
 from collections import Counter
 
 import pytest
@@ -77,3 +78,39 @@ def test_the_command_line_reports_every_instance_in_the_pool(serving):
     )
     for name in INSTANCES:
         assert re.search(rf"{name} .* pid \d+ .*load balancer: UP", result.stdout), result.stdout
+
+
+def test_shoppers_pay_by_card_and_stripes_webhooks_come_through_the_load_balancer(
+    serving, shoppers, products
+):
+    buyer = shoppers[0]
+    outcomes = buyer.place_order(products[0][0])
+    assert all(o.ok for o in outcomes), [str(o) for o in outcomes]
+    [order_id] = buyer.orders
+    code = textwrap.dedent(
+        f"""
+        import json, time
+        from cart.models import Order
+        from notifications.models import Email
+        from payments.models import StripeEvent
+        order = Order.objects.get(pk={order_id})
+        for _ in range(200):  # localstripe sends its event a second after the payment
+            events = StripeEvent.objects.filter(
+                payload__data__object__id=order.payment_reference, processed_at__isnull=False
+            )
+            if events:
+                break
+            time.sleep(0.1)
+        print(json.dumps({{
+            "status": order.status,
+            "events": list(events.values_list("type", "outcome")),
+            "emails": Email.objects.filter(key=f"order_confirmation:{{order.pk}}").count(),
+        }}))
+        """
+    )
+    assert stack_json(serving, code) == {
+        "status": "paid",
+        # Paid at once by the payment page; Stripe's webhook then changes nothing.
+        "events": [["payment_intent.succeeded", "order was not awaiting payment"]],
+        "emails": 1,
+    }

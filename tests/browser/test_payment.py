@@ -1,0 +1,57 @@
+"""A guest pays by card in a real browser: the payment page loads Stripe.js (the fake
+Stripe's stand-in and its card element) under the shop's strict CSP, with no violation."""
+
+import pytest
+from playwright.sync_api import expect
+
+from cart.models import Order
+from notifications.models import Email
+from tests.factories import make_product
+from tests.servers import start_app_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def stripe_shop(transactional_db, stripe_environment):
+    # No worker: the payment page settles the order itself; its email is queued, not sent.
+    server = start_app_server("pay-browser", workers=1, mail=False, **stripe_environment)
+    yield server
+    server.stop()
+
+
+def test_a_guest_checks_out_and_pays_with_the_card_element(stripe_shop, page):
+    make_product(name="Tea Pot", slug="tea-pot", price="25.00", stock=3)
+    violations = []
+    page.on("console", lambda m: "Content Security Policy" in m.text and violations.append(m.text))
+    url = stripe_shop.url
+
+    page.goto(f"{url}/products/tea-pot/")
+    page.get_by_role("button", name="Add to cart").click()
+    page.goto(f"{url}/checkout/")
+    page.get_by_label("Email").fill("kim@example.com")
+    page.get_by_label("Full name").fill("Kim Park")
+    page.locator("#id_line1").fill("3 Dock Road")
+    page.get_by_label("City").fill("Hull")
+    page.get_by_label("Postcode").fill("HU1 1AA")
+    page.get_by_label("Country").fill("United Kingdom")
+    page.get_by_role("button", name="Continue to review").click()
+    expect(page.get_by_text("Test payment", exact=True)).to_have_count(0)
+    page.get_by_role("button", name="Place order and pay").click()
+
+    expect(page.get_by_role("heading", name="Pay for order")).to_be_visible()
+    card = page.locator("#card-element")
+    card.get_by_placeholder("number").fill("4242424242424242")
+    card.get_by_placeholder("exp_month").fill("12")
+    card.get_by_placeholder("exp_year").fill("30")
+    card.get_by_placeholder("cvc").fill("123")
+    card.get_by_placeholder("postal_code").fill("12345")
+    page.get_by_role("button", name="Pay $25.00").click()
+
+    expect(page.get_by_text("is paid")).to_be_visible()
+    expect(page.locator("#order-status")).to_have_text("Paid")
+    order = Order.objects.get()
+    assert (order.status, order.email) == ("paid", "kim@example.com")
+    assert order.payment_reference.startswith("pi_")
+    assert Email.objects.filter(key=f"order_confirmation:{order.pk}").count() == 1
+    assert violations == []
