@@ -38,8 +38,9 @@ from payments.tasks import process_event
 logger = logging.getLogger(__name__)
 
 CURRENCY = "usd"  # the shop's prices are dollars
-# What the payment page posts: a PaymentMethod (pm_...) or a card made by Stripe.js (card_...).
-PAYMENT_METHOD_RE = re.compile(r"(pm|card)_[A-Za-z0-9_]{1,200}")
+# What the payment page posts: a PaymentMethod (pm_..., e.g. Stripe's test pm_card_visa) or
+# the single-use token Stripe.js made of the card element (tok_...).
+PAYMENT_METHOD_RE = re.compile(r"(pm|tok)_[A-Za-z0-9_]{1,200}")
 STRIPE_TIMEOUT = 10  # seconds for each call to Stripe: a page or the sweep never hangs on it
 
 
@@ -105,6 +106,15 @@ def payment_confirm(*, order: Order, payment_method: str) -> str:
     intent_id = payment_start(order=order)
     payment_intents = _client().v1.payment_intents
     try:
+        if payment_method.startswith("tok_"):
+            # Stripe makes a card PaymentMethod of a token (`card[token]`), using it up.
+            payment_method = (
+                _client()
+                .v1.payment_methods.create(
+                    params={"type": "card", "card": {"token": payment_method}}
+                )
+                .id
+            )
         payment_intents.update(intent_id, params={"payment_method": payment_method})
         intent = payment_intents.confirm(intent_id)
     except stripe.CardError as error:

@@ -24,7 +24,7 @@ from deploy.release.version import ROOT, VERSION_PATTERN
 
 DIST = ROOT / "dist"
 # The shop's Django packages (tests/test_release.py checks this against INSTALLED_APPS).
-APPS = ("webapp", "accounts", "catalog", "cart", "notifications", "jobs")
+APPS = ("webapp", "accounts", "catalog", "cart", "payments", "notifications", "jobs")
 # What an instance needs from deploy/: the bootstrap user data runs, and what it installs.
 INSTANCE_RUNTIME = (
     "deploy/bootstrap.sh",

@@ -6,9 +6,10 @@ Three things localstripe does differently from Stripe are put right here, becaus
 shop relies on them: it replays the first answer to a POST carrying an `Idempotency-Key` it
 has seen (Stripe keeps keys for 24 hours; a different request under the same key is refused
 with 400, as Stripe does); the generic decline card 4000 0000 0000 0002 is declined when
-charged, not only when attached to a customer; and it keeps its state in memory only
-(localstripe writes every change to the one file /tmp/localstripe.pickle, which two
-servers would share).
+charged, not only when attached to a customer; a card PaymentMethod can be made of a token
+that Stripe.js made of the card element (`card[token]`, once per token; localstripe takes
+raw card numbers only); and it keeps its state in memory only (localstripe writes every
+change to the one file /tmp/localstripe.pickle, which two servers would share).
 """
 
 import argparse
@@ -108,6 +109,29 @@ def _idempotency_middleware():
     return idempotency
 
 
+def _payment_methods_from_tokens(resources) -> None:
+    """PaymentMethod(type="card", card={"token": "tok_..."}): the token's card, as Stripe
+    does; a token is used up by it."""
+    make = resources.PaymentMethod.__init__
+
+    def __init__(self, type=None, card=None, **kwargs):
+        if type == "card" and isinstance(card, dict) and card.keys() == {"token"}:
+            token = resources.Token._api_retrieve(card["token"])
+            if getattr(token, "used", False):
+                raise resources.UserError(400, "You cannot use a Stripe token more than once")
+            token.used = True
+            found = token.card
+            card = {
+                "number": found._card_number,
+                "exp_month": found.exp_month,
+                "exp_year": found.exp_year,
+                "cvc": "000",  # checked when the token was made; Stripe keeps no CVC
+            }
+        make(self, type=type, card=card, **kwargs)
+
+    resources.PaymentMethod.__init__ = __init__
+
+
 def main(argv: list[str] | None = None) -> None:
     from aiohttp import web
     from localstripe import resources, server
@@ -120,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     resources.PaymentMethod._charging_is_declined = lambda self: (
         charging_declined(self) or resources.PaymentMethod._attaching_is_declined(self)
     )
+    _payment_methods_from_tokens(resources)
     server.app.middlewares.insert(0, _idempotency_middleware())
     print(f"localstripe on 127.0.0.1:{options.port}", flush=True)
     web.run_app(server.app, host="127.0.0.1", port=options.port, print=None)

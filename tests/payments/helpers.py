@@ -69,12 +69,12 @@ def stripe_api(base: str, method: str, path: str, **data) -> dict:
 
 
 def card_token(base: str, number: str) -> str:
-    """What Stripe.js makes of a card typed into its element: a card id."""
+    """What Stripe.js makes of a card typed into its element: a single-use token."""
     card = {"card[number]": number, "card[exp_month]": "12", "card[exp_year]": "2030"}
     response = requests.post(
         f"{base}/v1/tokens", data={**card, "card[cvc]": "123", "key": "pk_test_shop"}, timeout=10
     )
-    return response.json()["card"]["id"]
+    return response.json()["id"]
 
 
 def stripe_list(base: str, path: str) -> list[dict]:

@@ -72,6 +72,15 @@ def test_an_order_paid_by_card_is_paid_and_confirmed_by_one_email(client, stripe
     assert StripeEvent.objects.get().outcome == "order was not awaiting payment"
 
 
+def test_a_card_token_pays_one_order_only(stripe_on):
+    token = card_token(stripe_on.STRIPE_API_BASE, "4242424242424242")
+    first, second = place_awaiting(make_product(stock=5)), place_awaiting(make_product(stock=5))
+    assert services.payment_confirm(order=first, payment_method=token) == "paid"
+    assert services.payment_confirm(order=second, payment_method=token) == "awaiting_payment"
+    second.refresh_from_db()
+    assert intent_of(stripe_on.STRIPE_API_BASE, second)["status"] == "requires_payment_method"
+
+
 def test_the_succeeded_webhook_alone_pays_the_order_once(client, stripe_on):
     order = place_awaiting(make_product(stock=5))
     intent = paid_at_stripe(stripe_on.STRIPE_API_BASE, order)

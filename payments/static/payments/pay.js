@@ -1,6 +1,6 @@
 // The payment page: Stripe.js's card element collects the card (its number never reaches
-// the shop); on submit, Stripe.js turns it into a card id that the form posts, and the
-// shop confirms the order's PaymentIntent with it.
+// the shop); on submit, Stripe.js turns it into a single-use token that the form posts, and
+// the shop makes a PaymentMethod of it and confirms the order's PaymentIntent with that.
 (function () {
   "use strict";
   const form = document.getElementById("pay-form");
@@ -23,7 +23,7 @@
       button.disabled = false;
       return;
     }
-    form.elements.payment_method.value = result.token.card.id;
+    form.elements.payment_method.value = result.token.id;
     form.submit();
   });
 })();
