@@ -52,6 +52,15 @@ class PaymentDeclined(Exception):
     """The card was refused; the message is Stripe's words for the shopper."""
 
 
+class AuthenticationRequired(Exception):
+    """The card's bank asks the shopper to authenticate (3-D Secure): Stripe.js does that
+    in the browser with the intent's client secret, then the page settles the order."""
+
+    def __init__(self, client_secret: str):
+        super().__init__("authentication required")
+        self.client_secret = client_secret
+
+
 @cache
 def _client() -> stripe.StripeClient:
     base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else {}
@@ -101,7 +110,8 @@ def payment_confirm(*, order: Order, payment_method: str) -> str:
 
     The outcome is applied at once by the same transitions the webhooks use, so the
     shopper sees it on the next page; the webhook that follows then changes nothing.
-    A declined card cancels the order (stock back) and raises PaymentDeclined.
+    A declined card cancels the order (stock back) and raises PaymentDeclined; a card that
+    needs 3-D Secure raises AuthenticationRequired, the order waiting meanwhile.
     """
     intent_id = payment_start(order=order)
     payment_intents = _client().v1.payment_intents
@@ -126,7 +136,18 @@ def payment_confirm(*, order: Order, payment_method: str) -> str:
         intent = _retrieve_or_unavailable(intent_id)
     except stripe.StripeError as error:
         raise PaymentUnavailable from error
+    if intent.status == "requires_action":
+        raise AuthenticationRequired(intent.client_secret)
     _settle(order.pk, intent)
+    return Order.objects.values_list("status", flat=True).get(pk=order.pk)
+
+
+def payment_settle(*, order: Order) -> str:
+    """Apply what Stripe says of the order's intent now (the shopper is back from
+    authenticating the card, or opened the payment page again); returns the order's status.
+    Raises PaymentUnavailable when Stripe does not answer."""
+    if order.payment_reference:
+        _settle(order.pk, _retrieve_or_unavailable(order.payment_reference))
     return Order.objects.values_list("status", flat=True).get(pk=order.pk)
 
 

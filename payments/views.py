@@ -44,17 +44,20 @@ def _pay(request, order: Order, order_url: str):
     if not settings.STRIPE_ENABLED or order.status != Order.Status.AWAITING_PAYMENT:
         return redirect(order_url)
     form = PayForm(request.POST or None)
+    authenticate = None
     try:
         if request.method == "POST" and form.is_valid():
             status = services.payment_confirm(
                 order=order, payment_method=form.cleaned_data["payment_method"]
             )
-            if status == Order.Status.PAID:
-                messages.success(request, f"Thank you! Your order {order.number} is paid.")
-            else:
-                messages.info(request, "Your payment is being processed.")
-            return redirect(order_url)
+            return _paid_or_processing(request, order, status, order_url)
+        if request.method == "GET":  # perhaps back from 3-D Secure: Stripe knows
+            status = services.payment_settle(order=order)
+            if status != Order.Status.AWAITING_PAYMENT:
+                return _paid_or_processing(request, order, status, order_url)
         services.payment_start(order=order)
+    except services.AuthenticationRequired as required:
+        authenticate = required.client_secret
     except services.PaymentDeclined as declined:
         messages.error(
             request, f"{declined} Order {order.number} is cancelled; nothing was charged."
@@ -71,9 +74,20 @@ def _pay(request, order: Order, order_url: str):
             "stripe_js": settings.STRIPE_JS_URL,
             "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             "order_url": order_url,
+            "authenticate": authenticate,
         },
         status=400 if form.errors else 200,
     )
+
+
+def _paid_or_processing(request, order: Order, status: str, order_url: str):
+    if status == Order.Status.PAID:
+        messages.success(request, f"Thank you! Your order {order.number} is paid.")
+    elif status == Order.Status.CANCELLED:
+        messages.error(request, f"Order {order.number} is cancelled; nothing was charged.")
+    else:
+        messages.info(request, "Your payment is being processed.")
+    return redirect(order_url)
 
 
 @csrf_exempt  # Stripe signs its requests instead

@@ -112,3 +112,14 @@ def paid_at_stripe(base: str, order: Order) -> dict:
     intent_id = payment_start(order=order)
     stripe_api(base, "POST", f"/v1/payment_intents/{intent_id}", payment_method="pm_card_visa")
     return stripe_api(base, "POST", f"/v1/payment_intents/{intent_id}/confirm")
+
+
+def authenticate(base: str, intent_id: str, client_secret: str, success: bool) -> dict:
+    """What the shopper does in Stripe.js's 3-D Secure challenge: complete it or fail it."""
+    response = requests.post(
+        f"{base}/v1/payment_intents/{intent_id}/_authenticate",
+        params={"success": "true" if success else "false"},
+        json={"key": "pk_test_shop", "client_secret": client_secret},
+        timeout=10,
+    )
+    return response.json()

@@ -16,6 +16,7 @@ from payments.models import StripeEvent
 from tests.factories import make_product
 from tests.mail import outbox, run_due_tasks
 from tests.payments.helpers import (
+    authenticate,
     card_token,
     event_for,
     intent_of,
@@ -30,6 +31,7 @@ from tests.payments.helpers import (
 
 pytestmark = pytest.mark.django_db
 DECLINED = "4000000000000002"  # Stripe's generic decline test card
+THREE_D_SECURE = "4000002500003155"  # Stripe's test card that always asks for 3-D Secure
 
 
 def deliver(client, event: dict, secret=None) -> int:
@@ -79,6 +81,23 @@ def test_a_card_token_pays_one_order_only(stripe_on):
     assert services.payment_confirm(order=second, payment_method=token) == "awaiting_payment"
     second.refresh_from_db()
     assert intent_of(stripe_on.STRIPE_API_BASE, second)["status"] == "requires_payment_method"
+
+
+@pytest.mark.parametrize("completed", [True, False])
+def test_a_card_that_asks_for_3_d_secure_is_paid_only_once_the_shopper_completes_it(
+    stripe_on, completed
+):
+    base = stripe_on.STRIPE_API_BASE
+    product = make_product(stock=5)
+    order = place_awaiting(product, 2)
+    with pytest.raises(services.AuthenticationRequired) as required:
+        services.payment_confirm(order=order, payment_method=card_token(base, THREE_D_SECURE))
+    assert (status(order), outbox()) == ("awaiting_payment", [])
+    order.refresh_from_db()
+    authenticate(base, order.payment_reference, required.value.client_secret, completed)
+    assert services.payment_settle(order=order) == ("paid" if completed else "awaiting_payment")
+    assert len(outbox()) == int(completed)
+    assert stock(product) == 3  # failed: the shopper may try another card, stock still held
 
 
 def test_the_succeeded_webhook_alone_pays_the_order_once(client, stripe_on):

@@ -8,6 +8,13 @@
     return;
   }
   const stripe = Stripe(form.dataset.key);
+  if (form.dataset.authenticate) {
+    // The bank asks for 3-D Secure: Stripe.js shows its challenge; either way the page
+    // is loaded again, and the shop asks Stripe how it ended.
+    stripe.confirmCardPayment(form.dataset.authenticate).then(function () {
+      window.location.replace(form.dataset.back);
+    });
+  }
   const card = stripe.elements().create("card");
   card.mount("#card-element");
   const errors = document.getElementById("card-errors");
