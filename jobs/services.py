@@ -71,10 +71,12 @@ def job_run(*, run_id: int) -> str:
 
 
 def history_prune() -> str:
-    """What the worker tier leaves behind: sent emails after 30 days, finished task results
-    after 7, job runs after 90; a task still "running" after an hour lost its worker (no
-    task takes that long) and is marked failed so it stops looking alive."""
+    """What the worker tier leaves behind: sent emails and applied Stripe events after 30
+    days, finished task results after 7, job runs after 90; a task still "running" after an
+    hour lost its worker (no task takes that long) and is marked failed so it stops looking
+    alive."""
     from notifications.services import emails_prune
+    from payments.services import events_prune
 
     now = timezone.now()
     abandoned = DBTaskResult.objects.running().filter(started_at__lt=now - timedelta(hours=1))
@@ -86,5 +88,9 @@ def history_prune() -> str:
     )
     call_command("prune_db_task_results", queue_name="*", min_age_days=7, verbosity=0)
     emails = emails_prune(days=30)
+    events = events_prune()
     runs, _ = JobRun.objects.filter(period__lt=now - timedelta(days=90)).delete()
-    return f"{emails} sent email(s), {runs} job run(s) deleted; {lost} lost task(s) marked failed"
+    return (
+        f"{emails} sent email(s), {events} Stripe event(s), {runs} job run(s) deleted; "
+        f"{lost} lost task(s) marked failed"
+    )

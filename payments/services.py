@@ -278,6 +278,19 @@ def event_process(*, event_id: str) -> str:
     return outcome
 
 
+# Stripe sends an event again for up to 3 days until an endpoint answers it with a 2xx: an id
+# kept for 30 days still recognises every such delivery.
+EVENTS_KEPT_DAYS = 30
+
+
+def events_prune(*, days: int = EVENTS_KEPT_DAYS) -> int:
+    """Delete the events applied more than `days` ago (the prune_history job); returns how
+    many. An event not applied yet stays for its worker."""
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = StripeEvent.objects.filter(processed_at__lt=cutoff).delete()
+    return deleted
+
+
 # --- The timeout -------------------------------------------------------------------------------
 
 

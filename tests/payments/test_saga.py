@@ -267,3 +267,26 @@ def test_only_one_email_per_paid_order(stripe_on):
     intent_id = Order.objects.get(pk=order.pk).payment_reference
     assert not services.order_pay(order_id=order.pk, intent_id=intent_id)
     assert Email.objects.filter(key=f"order_confirmation:{order.pk}").count() == 1
+
+
+def test_applied_events_are_pruned_after_30_days_and_waiting_ones_kept():
+    now = timezone.now()
+
+    def event(name: str, days_ago: int, applied: bool) -> None:
+        at = now - timedelta(days=days_ago)
+        StripeEvent.objects.create(
+            event_id=name,
+            type="payment_intent.succeeded",
+            payload={},
+            received_at=at,
+            processed_at=at if applied else None,
+        )
+
+    event("evt_old", 31, applied=True)
+    event("evt_recent", 29, applied=True)
+    event("evt_waiting", 31, applied=False)
+    assert services.events_prune() == 1
+    assert set(StripeEvent.objects.values_list("event_id", flat=True)) == {
+        "evt_recent",
+        "evt_waiting",
+    }
