@@ -139,7 +139,7 @@ def payment_confirm(*, order: Order, payment_method: str) -> str:
     if intent.status == "requires_action":
         raise AuthenticationRequired(intent.client_secret)
     _settle(order.pk, intent)
-    return Order.objects.values_list("status", flat=True).get(pk=order.pk)
+    return _status(order.pk)
 
 
 def payment_settle(*, order: Order) -> str:
@@ -148,7 +148,12 @@ def payment_settle(*, order: Order) -> str:
     Raises PaymentUnavailable when Stripe does not answer."""
     if order.payment_reference:
         _settle(order.pk, _retrieve_or_unavailable(order.payment_reference))
-    return Order.objects.values_list("status", flat=True).get(pk=order.pk)
+    return _status(order.pk)
+
+
+def _status(order_id: int) -> str:
+    """The order's status as the transitions left it."""
+    return Order.objects.values_list("status", flat=True).get(pk=order_id)
 
 
 def _retrieve_or_unavailable(intent_id: str) -> stripe.PaymentIntent:
@@ -316,7 +321,7 @@ def payments_sweep(*, now=None) -> str:
             counts["waiting"] += overdue.filter(pk__gte=order.pk).count()
             break
         _settle(order.pk, intent)
-        status = Order.objects.values_list("status", flat=True).get(pk=order.pk)
+        status = _status(order.pk)
         key = {Order.Status.PAID: "paid", Order.Status.CANCELLED: "cancelled"}.get(status)
         counts[key or "waiting"] += 1
     return ", ".join(f"{n} {what}" for what, n in counts.items()) + " (overdue orders)"

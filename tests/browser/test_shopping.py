@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cart.models import Order
+from tests.browser.helpers import fill_checkout_address
 from tests.factories import make_category, make_product
 
 pytestmark = pytest.mark.browser
@@ -37,12 +38,9 @@ def test_browse_add_sign_up_keep_the_cart_check_out_and_see_the_order(app_server
     page.get_by_role("link", name="Cart").click()
     expect(page.locator("tfoot")).to_contain_text("$95.50")
     page.get_by_role("link", name="Check out").click()
-    page.get_by_label("Full name").fill("Sam Jones")
-    page.locator("#id_line1").fill("2 Mill Lane")
-    page.get_by_label("City").fill("York")
-    page.get_by_label("Postcode").fill("YO1 7HH")
-    page.get_by_label("Country").fill("United Kingdom")
-    page.get_by_role("button", name="Continue to review").click()
+    fill_checkout_address(
+        page, name="Sam Jones", line1="2 Mill Lane", city="York", postcode="YO1 7HH"
+    )
     expect(page.get_by_text("Test payment", exact=True)).to_be_visible()
     page.get_by_label("Pay with the test card").check()
     page.get_by_role("button", name="Place order").click()
