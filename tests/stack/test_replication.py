@@ -12,7 +12,7 @@ import re
 import textwrap
 import threading
 import time
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 
 import psycopg2
 import pytest
@@ -25,6 +25,7 @@ from tests.stack import shop
 from tests.stack.conftest import PASSWORD
 from tests.stack.load import FIGURES, Load, Tally, buyer_step
 from tests.stack.test_faults import assert_nothing_lost, carts_lost
+from webapp import replicas
 
 pytestmark = pytest.mark.stack
 
@@ -139,6 +140,28 @@ def replica_lag_seconds(stack) -> float:
     started = time.monotonic()
     pg.wait_replayed(stack.data.replica, pg.current_position(primary))
     return time.monotonic() - started
+
+
+@contextmanager
+def commits_every(stack, seconds: float):
+    """A small commit on the primary every `seconds`, as a live shop makes several a second.
+    The router reads the replica's lag as the age of the last commit it replayed, so without
+    them each quiet spell between the test's own writes would add to the lag it sees
+    (past DATABASE_REPLICA_MAX_LAG on a slow machine, sending visitors to the primary)."""
+    stop = threading.Event()
+
+    def commit() -> None:
+        while not stop.wait(seconds):
+            with suppress(psycopg2.Error):
+                stack.data.primary.query("SELECT txid_current()")
+
+    thread = threading.Thread(target=commit)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def orders_lost(stack, buyers) -> list[str]:
@@ -301,10 +324,8 @@ def test_read_your_writes_with_the_replica_3_s_behind(
             seen = int(shown.group(1)) if shown else None
             record("order", confirmed and seen == stock[product_id], f"stock {seen}")
 
-    with Load(visitors, products, visitor_step) as browsing:
-        # Timing a commit's replay also lets the replica's lag settle: after an idle spell,
-        # it reads as the age of the last commit replayed, long ago.
-        lag = replica_lag_seconds(stack)
+    with commits_every(stack, 0.2), Load(visitors, products, visitor_step) as browsing:
+        lag = replica_lag_seconds(stack)  # also waits for the new delay to hold
         catalogue_reads_reset(stack)
         started = time.monotonic()
         threads = [threading.Thread(target=shopper_trials, args=(s, 14)) for s in shoppers]
@@ -352,12 +373,17 @@ def test_a_stopped_replica_moves_reads_to_the_primary_and_back(
         returned_in = wait_for_replica_reads(stack, above=saved, timeout=15)
         time.sleep(1)
     tally = Tally(load.tally.outcomes + browsing.tally.outcomes, load.tally.seconds)
+    # Visitors only read, on the primary too while the replica was away: none of them may
+    # carry a write position, which would keep their reads on the primary.
+    pinned = [v for v in visitors if replicas.COOKIE in v.browser.http.cookies]
     tally.report(
         "10 read replica stopped 3 s, then started",
         catalogue_reads_before_stop=before,
         on_the_primary_while_stopped=on_primary_while_stopped,
         back_on_the_replica_after=f"{returned_in - started_at:.1f} s",
+        visitors_with_a_write_position=f"{len(pinned)} of {len(visitors)}",
     )
+    assert not pinned
     assert before["replica"] > 0 and on_primary_while_stopped > 0
     assert returned_in - started_at < 10
     assert not tally.failed, [str(o) for o in tally.failed]

@@ -28,6 +28,7 @@ The rules, each in one place:
 
 import contextvars
 import logging
+import re
 import time
 from dataclasses import dataclass
 
@@ -55,7 +56,9 @@ RETRY_SECONDS = 2.0
 
 # The replica's replay position in bytes, and its lag in seconds: 0 while it has replayed
 # everything it received and still receives, else the age of the last commit it replayed
-# (NULL: none yet, or not a replica at all).
+# (NULL: none yet, or not a replica at all). After a spell without commits that age
+# overstates the lag by the spell, until the replica replays a newer commit: reads go to
+# the primary meanwhile, which is safe; a live shop commits several times a second.
 POSITION_SQL = """
 SELECT pg_last_wal_replay_lsn() - '0/0'::pg_lsn,
        CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
@@ -64,6 +67,19 @@ SELECT pg_last_wal_replay_lsn() - '0/0'::pg_lsn,
        END
 """
 _READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "SHOW", "SET ")
+# A WITH statement is a read unless one of its parts changes data.
+_CHANGES_DATA = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+
+
+def may_write(sql: str) -> bool:
+    """Whether a statement may change data: anything but a read or transaction
+    bookkeeping. A read taken for a write pins its visitor to the primary, as each of
+    their reads there counts again (the anonymous visitor's "Picked for you" is a WITH
+    query); a write taken for a read would serve them stale pages, so doubt means write."""
+    head = sql.lstrip()[:9].upper()
+    if head.startswith("WITH"):
+        return bool(_CHANGES_DATA.search(sql))
+    return not head.startswith(_READS)
 
 
 @dataclass(frozen=True)
@@ -146,8 +162,8 @@ class _Routing:
 
     def spot_write(self, execute, sql, params, many, context):
         """An execute wrapper on the primary's connection: notes any statement that may
-        change data (anything but a read or transaction bookkeeping)."""
-        if not self.wrote and not sql.lstrip()[:9].upper().startswith(_READS):
+        change data."""
+        if not self.wrote and may_write(sql):
             self.wrote = True
         return execute(sql, params, many, context)
 
