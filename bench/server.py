@@ -25,6 +25,7 @@ from deploy.servers import (
     throwaway_services,
 )
 from deploy.servers import replication as pg
+from deploy.servers.process import read_pid
 
 
 @dataclass
@@ -70,13 +71,11 @@ def services(replica: bool = False):
 def _pid(pidfile: Path, timeout: float = 5.0) -> int:
     """The PID a server wrote (a daemonised Redis may write it just after it listens)."""
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return int(pidfile.read_text().split()[0])
-        except (FileNotFoundError, IndexError, ValueError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
+    while (pid := read_pid(pidfile)) is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no running process in {pidfile} after {timeout} s")
+        time.sleep(0.02)
+    return pid
 
 
 def _track_statements(postgres: Postgres) -> None:

@@ -132,11 +132,15 @@ def test_a_primary_database_outage_answers_503_and_heals_itself(stack, shoppers,
         time.sleep(max(0.0, 4 - (time.monotonic() - stopped_at)))
         stack.start_postgres()
         restarted_at = time.monotonic()
-        recovered_in = wait_until_every_instance_serves(instances, timeout=15) - restarted_at
+        # Ready, not merely serving: catalogue pages may answer 200 from caches and the replica
+        # while the primary still refuses connections.
+        recovered_in = wait_until_ready(instances, timeout=15) - restarted_at
         time.sleep(2)
     tally = load.tally
     during = [o for o in tally.outcomes if stopped_at < o.at < restarted_at]
-    after = [o for o in tally.outcomes if o.at > restarted_at + recovered_in]
+    # Sent once every instance was ready again (a request sent during the outage may get
+    # its 503 just after).
+    after = [o for o in tally.outcomes if o.sent > restarted_at + recovered_in]
     unexpected = [o for o in tally.failed if o.status != 503]
     tally.report(
         "5 PostgreSQL primary down 4 s",
@@ -167,20 +171,21 @@ def test_a_primary_database_outage_answers_503_and_heals_itself(stack, shoppers,
     assert_nothing_lost(stack, shoppers, tally)
 
 
-def wait_until_every_instance_serves(instances, timeout: float) -> float:
-    """Poll each instance's catalogue until all answer 200; returns when they did."""
+def wait_until_ready(instances, timeout: float) -> float:
+    """Poll each instance's /readyz (PostgreSQL and Redis answer it) until all say 200;
+    returns when they did."""
     deadline = time.monotonic() + timeout
     waiting = list(instances)
     while waiting:
-        assert time.monotonic() < deadline, f"still failing: {[i.name for i in waiting]}"
-        waiting = [i for i in waiting if not _serves(i.url)]
+        assert time.monotonic() < deadline, f"not ready: {[i.name for i in waiting]}"
+        waiting = [i for i in waiting if not _ready(i.url)]
         if waiting:
-            time.sleep(0.1)
+            time.sleep(0.05)
     return time.monotonic()
 
 
-def _serves(url: str) -> bool:
+def _ready(url: str) -> bool:
     try:
-        return requests.get(f"{url}/", timeout=5).status_code == 200
+        return requests.get(f"{url}/readyz", timeout=2).status_code == 200
     except requests.RequestException:
         return False

@@ -24,7 +24,7 @@ from deploy.stack import INSTANCES
 from tests.stack import shop
 from tests.stack.conftest import PASSWORD
 from tests.stack.load import FIGURES, Load, Tally, buyer_step
-from tests.stack.test_faults import assert_nothing_lost, carts_lost
+from tests.stack.test_faults import assert_nothing_lost, carts_lost, wait_until_ready
 from webapp import replicas
 
 pytestmark = pytest.mark.stack
@@ -173,26 +173,6 @@ def orders_lost(stack, buyers) -> list[str]:
         for order, lines in confirmed.items()
         if not all(held.get(order, {}).get(p, 0) >= q for p, q in lines.items())
     ]
-
-
-def wait_until_ready(instances, timeout: float) -> float:
-    """Poll each instance's /readyz (PostgreSQL and Redis answer it) until all say 200;
-    returns when they did."""
-    deadline = time.monotonic() + timeout
-    waiting = list(instances)
-    while waiting:
-        assert time.monotonic() < deadline, f"not ready: {[i.name for i in waiting]}"
-        waiting = [i for i in waiting if not _ready(i.url)]
-        if waiting:
-            time.sleep(0.05)
-    return time.monotonic()
-
-
-def _ready(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/readyz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def test_a_postgres_failover_mid_load_loses_nothing_acknowledged(
