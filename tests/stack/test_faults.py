@@ -11,6 +11,7 @@ import time
 import pytest
 import requests
 
+from deploy.servers.process import answers
 from deploy.stack import INSTANCES
 from tests.stack import shop
 from tests.stack.conftest import SHOPPERS
@@ -178,14 +179,7 @@ def wait_until_ready(instances, timeout: float) -> float:
     waiting = list(instances)
     while waiting:
         assert time.monotonic() < deadline, f"not ready: {[i.name for i in waiting]}"
-        waiting = [i for i in waiting if not _ready(i.url)]
+        waiting = [i for i in waiting if not answers(f"{i.url}/readyz", timeout=2)]
         if waiting:
             time.sleep(0.05)
     return time.monotonic()
-
-
-def _ready(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/readyz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
