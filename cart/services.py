@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -26,7 +26,7 @@ from cart.models import (
 )
 from cart.selectors import checkout_problem
 from catalog.models import Product
-from catalog.services import catalog_changed
+from catalog.services import stock_adjust, stock_take
 from notifications.services import email_enqueue
 
 
@@ -230,10 +230,7 @@ def _order_place(
     if cart_fingerprint(sorted(lines, key=lambda line: line.pk)) != fingerprint:
         raise CartError("Your cart changed since you reviewed it: please check it again.")
     for line in lines:
-        taken = Product.objects.filter(
-            pk=line.product_id, is_active=True, stock__gte=line.quantity
-        ).update(stock=F("stock") - line.quantity)
-        if not taken:
+        if not stock_take(product_id=line.product_id, quantity=line.quantity):
             raise OutOfStock(line.product)
     order = Order.objects.create(
         user=buyer["user"],
@@ -256,7 +253,6 @@ def _order_place(
         for line in lines
     )
     CartLine.objects.filter(cart_id=cart_id).delete()
-    catalog_changed()  # stock changed: pages showing it start a new cache generation
     transaction.on_commit(lambda: _forget_count(cart_id))
     if not pay_by_card:
         order_confirmation_send(order=order)
@@ -316,8 +312,7 @@ def order_transition(
         )
         if changed and to in STOCK_RETURNING:
             for line in OrderLine.objects.filter(order_id=order_id).order_by("product_id"):
-                Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
-            catalog_changed()
+                stock_adjust(product_id=line.product_id, change=line.quantity)
     return bool(changed)
 
 

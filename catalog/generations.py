@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 
 KEY = "catalog:generations"
 # Generations kept: a replica more catalogue changes behind than this reads the catalogue
-# from the primary. (An order changes stock, so a busy shop starts many per second.)
+# from the primary. (An order starts one when it takes a product near selling out, so a
+# busy shop may start several per second.)
 KEPT = 1000
 
 # KEYS[1]: the sorted set (member: version, score: position); ARGV: version, position, KEPT.

@@ -92,6 +92,17 @@ class Category(models.Model):
         return slug_path("catalog:category", self.slug)
 
 
+# Pages show how many units are left only when few are ("Only 3 left"), else "In stock":
+# most orders then change nothing a page shows, and leave every cached page as it is
+# (catalog.services.stock_take).
+LOW_STOCK = 10
+
+
+def stock_shown(stock: int) -> int | None:
+    """What the shop's pages show of a stock level: the units left when few, else None."""
+    return stock if stock <= LOW_STOCK else None
+
+
 class Product(models.Model):
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     name = models.CharField(max_length=200)
@@ -132,6 +143,10 @@ class Product(models.Model):
     @property
     def in_stock(self) -> bool:
         return self.stock > 0
+
+    @property
+    def few_left(self) -> int | None:
+        return stock_shown(self.stock)
 
 
 class RecentView(models.Model):

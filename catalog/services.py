@@ -2,8 +2,8 @@
 recommendations.
 
 Stock is never read, changed in Python and written back: checkouts take it and admins
-receive or write it off with conditional UPDATEs of `stock` itself (here and in
-cart.services.order_place), so no change can overwrite another."""
+receive or write it off with conditional UPDATEs of `stock` itself (stock_take,
+stock_adjust), so no change can overwrite another."""
 
 import secrets
 from datetime import timedelta
@@ -28,6 +28,7 @@ from catalog.models import (
     RecentView,
     Recommendation,
     recently_viewed_cache_key,
+    stock_shown,
 )
 
 
@@ -45,28 +46,50 @@ class StockError(Exception):
     """A stock change the shop refuses; the message says why."""
 
 
-# One statement: the WHERE refuses a write-off of more than is left (no row comes back).
-_ADJUST_SQL = """
-UPDATE catalog_product SET stock = stock + %s, updated_at = %s
-WHERE id = %s AND stock + %s >= 0
+# One statement, under the row's lock: the WHERE refuses a change that would leave less
+# than nothing (no row comes back), and RETURNING tells the stock this change left.
+_CHANGE_SQL = """
+UPDATE catalog_product SET stock = stock + %(change)s, updated_at = %(now)s
+WHERE id = %(id)s AND stock + %(change)s >= 0 AND (is_active OR NOT %(for_sale)s)
 RETURNING stock
 """
 
 
+def _stock_change(*, product_id: int, change: int, for_sale: bool) -> int | None:
+    """Apply a delta; the new stock, or None when refused. Cached pages start a new
+    generation only if the change alters what they show (catalog.models.stock_shown)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CHANGE_SQL,
+            {"change": change, "now": timezone.now(), "id": product_id, "for_sale": for_sale},
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (stock,) = row
+    if stock_shown(stock - change) != stock_shown(stock):
+        catalog_changed()
+    return stock
+
+
 def stock_adjust(*, product_id: int, change: int) -> int:
-    """Receive (`change` > 0) or write off (`change` < 0) stock; returns the new stock.
+    """Receive (`change` > 0) or write off (`change` < 0) stock, or take back an order's;
+    returns the new stock.
 
     A delta, not a new value: checkouts that take stock between an admin's page load and
     save are kept, where saving the number the admin saw would sell stock twice.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_ADJUST_SQL, [change, timezone.now(), product_id, change])
-        row = cursor.fetchone()
-    if row is None:
+    stock = _stock_change(product_id=product_id, change=change, for_sale=False)
+    if stock is None:
         left = Product.objects.filter(pk=product_id).values_list("stock", flat=True).first()
         raise StockError(f"Only {left} in stock: cannot write off {-change}.")
-    catalog_changed()
-    return row[0]
+    return stock
+
+
+def stock_take(*, product_id: int, quantity: int) -> bool:
+    """Take `quantity` of a product on sale for an order; False, taking nothing, when fewer
+    are left (or it is no longer for sale)."""
+    return _stock_change(product_id=product_id, change=-quantity, for_sale=True) is not None
 
 
 def recently_viewed_record(

@@ -8,7 +8,8 @@ from django.test import Client
 from accounts.models import Address, User
 from cart.models import CartLine, Order
 from cart.services import order_change_status
-from catalog.models import Product
+from catalog.generations import generation_for_request
+from catalog.models import LOW_STOCK, Product
 from tests.accounts.helpers import PASSWORD, admin_log_in
 from tests.cart.helpers import add, quantities
 from tests.factories import make_product
@@ -201,6 +202,31 @@ def test_cancelling_returns_the_stock_once(client, ann):
     assert order_change_status(order_id=order.pk, status="cancelled")
     assert not order_change_status(order_id=order.pk, status="cancelled")
     assert Product.objects.get().stock == 5
+
+
+def test_orders_renew_cached_pages_only_when_they_change_what_pages_show(
+    client, ann, rf, django_capture_on_commit_callbacks
+):
+    """Pages show the units left only when few are (LOW_STOCK): an order that leaves plenty
+    keeps every cached catalogue page, one that leaves few shows on them at once."""
+    lamp = make_product(name="Lamp", slug="lamp", stock=LOW_STOCK + 3)
+
+    def order(quantity: int) -> int:
+        add(client, lamp, quantity)
+        form = check_out(client)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post("/checkout/review/", form).status_code == 302
+        return generation_for_request(rf.get("/"))
+
+    assert b"In stock" in client.get("/products/lamp/").content
+    before = generation_for_request(rf.get("/"))
+    assert order(2) == before  # LOW_STOCK + 1 left: still "In stock"
+    assert b"In stock" in client.get("/products/lamp/").content
+    assert order(2) != before
+    assert f"Only {LOW_STOCK - 1} left".encode() in client.get("/products/lamp/").content
+    with django_capture_on_commit_callbacks(execute=True):
+        assert order_change_status(order_id=Order.objects.first().pk, status="cancelled")
+    assert b"In stock" in client.get("/products/lamp/").content
 
 
 def test_admin_lists_orders_with_lines_and_filters(client, ann):
