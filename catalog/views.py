@@ -1,11 +1,13 @@
+import hashlib
+
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
 
 from cart.forms import AddToCartForm
 from catalog import selectors, services
 from catalog.models import SORT_ORDERS
+from webapp.pages import render_page
 
 MAX_QUERY_LENGTH = 100
 SORT_LABELS = {key: label for key, (_order, label) in SORT_ORDERS.items()}
@@ -26,15 +28,15 @@ def product_list(request, slug=None):
         requested_sort=request.GET.get("sort", ""), user=request.user
     )
     page_number = request.GET.get("page", "1")[:20]
-    # Lazy, the queryset too: the template caches the listing, and a cache hit neither
-    # runs the queries nor builds them (building the queryset was 8% of the home page).
+    # Lazy, the queryset too: a cached page shell neither runs the queries nor builds them
+    # (building the queryset was 8% of the home page).
     page = SimpleLazyObject(
         lambda: Paginator(
             selectors.product_list(category=category, query=query, sort=sort), per_page
         ).get_page(page_number)
     )
     is_home = category is None and not query
-    return render(
+    return _render(
         request,
         "catalog/product_list.html",
         {
@@ -47,6 +49,7 @@ def product_list(request, slug=None):
             "per_page": per_page,
             **(_history_context(_history(request, picks=True)) if is_home else {}),
         },
+        shows=(category and category.pk, query, sort, page_number, per_page),
     )
 
 
@@ -63,7 +66,21 @@ def product_detail(request, slug):
         latest=history.latest,
         others=history.ids,
     )
-    return render(request, "catalog/product_detail.html", context)
+    return _render(request, "catalog/product_detail.html", context, shows=(product.pk,))
+
+
+def _render(request, template_name: str, context: dict, *, shows: tuple):
+    """The page through its shell cached per catalogue generation (webapp/pages.py);
+    `shows` names everything else the shell depends on."""
+    shown = hashlib.md5(repr((template_name, *shows)).encode(), usedforsecurity=False)
+    return render_page(
+        request,
+        template_name,
+        context,
+        cache=selectors.generation_cache,
+        key=f"catalog:{selectors.catalog_version(request)}:page:{shown.hexdigest()}",
+        timeout=selectors.CATALOG_TTL,
+    )
 
 
 def _history(request, exclude=None, picks=False) -> selectors.History:

@@ -1,0 +1,59 @@
+"""Catalogue pages rendered from one shell for every visitor (webapp/pages.py): what one
+visitor sees of their own never reaches another, and text typed into the shop stays text."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from accounts.models import User
+from catalog.models import Product
+from tests.accounts.helpers import PASSWORD
+from tests.factories import make_product
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(email: str, display_name: str) -> Client:
+    client = Client()
+    client.force_login(User.objects.create_user(email, PASSWORD, display_name=display_name))
+    return client
+
+
+def csrf_token(page) -> str:
+    return re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content)[1].decode()
+
+
+@pytest.mark.parametrize("path", ["/", "/products/lamp/"])
+def test_one_shell_serves_every_visitor_their_own_menu_forms_and_history(path):
+    lamp = make_product(name="Lamp", slug="lamp")
+    mug = make_product(name="Mug", slug="mug")
+    ann, visitor = signed_in("ann@example.com", "Ann"), Client(enforce_csrf_checks=True)
+    ann.get(mug.get_absolute_url())  # Ann has viewed the mug
+    ann_page = ann.get(path)
+    # The shell is cached: a rename that starts no new generation is not shown yet...
+    Product.objects.filter(pk=lamp.pk).update(name="Renamed Lamp")
+    visitor_page = visitor.get(path)
+    assert b"Renamed" not in visitor_page.content and b"Lamp" in visitor_page.content
+    # ...while each visitor's own parts are theirs alone.
+    assert b"Hi, Ann" in ann_page.content and b"Recently viewed" in ann_page.content
+    assert b"Hi, Ann" not in visitor_page.content and b"Log in" in visitor_page.content
+    assert b"Recently viewed" not in visitor_page.content
+    # Each page's CSRF token is its visitor's: adding with it works, and counts in their cart.
+    form = {"product": lamp.pk, "quantity": 1, "next": path}
+    posted = visitor.post("/cart/add/", {**form, "csrfmiddlewaretoken": csrf_token(visitor_page)})
+    assert posted.status_code == 302
+    after = visitor.get(path)
+    assert b"Added" in after.content  # the message, shown once
+    assert b'<span class="cart-count" aria-label="items in cart">1</span>' in after.content
+    assert b'aria-label="items in cart">0</span>' in ann.get(path).content
+
+
+def test_text_typed_into_the_shop_is_never_template_code():
+    typed = "{{ user.email }} {% csrf_token %} <!--per-visitor-0-->"
+    make_product(name="Odd Lamp", slug="odd", description=typed)
+    for client in (signed_in("ann@example.com", "Ann"), Client()):
+        page = client.get("/products/odd/")
+        assert page.status_code == 200
+        assert b"{{ user.email }} {% csrf_token %} &lt;!--per-visitor-0--&gt;" in page.content
+        assert b"ann@example.com" not in page.content
