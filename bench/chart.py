@@ -17,10 +17,7 @@ def draw(report: dict, labels: dict[str, str], path) -> None:
     """Grouped bars, one group per endpoint: the small catalogue and, where measured, the
     large one; whiskers span the rounds, diamonds are the share CPU per request predicts
     (steady on a busy machine); short red lines are the targets."""
-    main, orders = report["phases"]["main"], report["phases"].get("orders")
-    # The checkout row, measured in its own phase (bench/harness.py), beside the main rows.
-    extra = {k: v for k, v in (orders or {}).get("median", {}).items() if k not in main["median"]}
-    phases = [{**main, "median": {**main["median"], **extra}}]
+    phases = [report["phases"]["main"]]
     if "scale" in report["phases"]:
         phases.append(report["phases"]["scale"])
     keys = [key for key in phases[0]["median"] if key != "ceiling"]

@@ -49,10 +49,6 @@ LABELS = {
     "login": "login (POST, PBKDF2)",
 }
 YARDSTICKS = ("bare", "ceiling")  # always measured, whatever --only says
-# Every order starts a new catalogue generation (stock changed), which empties every
-# process's cached listings and products: the checkout row runs in a phase of its own,
-# after the others, so that it does not turn their next runs into cache misses.
-ORDER_KEYS = ("checkout",)
 ENDPOINT_KEYS = list(LABELS)
 PAGES = [
     "home",
@@ -387,13 +383,9 @@ def main(options: Options) -> int:
                 for key, endpoint in endpoints.items()
                 if not options.only or key in options.only or key in YARDSTICKS
             }
-            browsing = {k: e for k, e in measured.items() if k not in ORDER_KEYS}
-            phases.append(bench.phase("main", browsing))
+            phases.append(bench.phase("main", measured))
             for key in options.profile:
                 profiles[key] = bench.profile(endpoints[key])
-            ordering = {k: measured[k] for k in (*YARDSTICKS, *ORDER_KEYS) if k in measured}
-            if len(ordering) > len(YARDSTICKS):
-                phases.append(bench.phase("orders", ordering))
             scale = {key: measured[key] for key in SCALE_KEYS if key in measured}
             if options.scale_products and len(scale) > len(YARDSTICKS):
                 print(f"\nGrowing the catalogue to {options.scale_products:,} products ...")
@@ -515,13 +507,9 @@ def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options,
 
     named = {p.name: p for p in phases}
     main_phase, scale_phase = named["main"], named.get("scale")
-    # The targets judge the checkout row measured in its own phase beside the main ones.
-    judged = {**main_phase.summaries}
-    if "orders" in named:
-        judged.update({k: v for k, v in named["orders"].summaries.items() if k in ORDER_KEYS})
     lost = sum(abs(add["lost_updates"]) for add in report["add_to_cart"])
     checks = figures.check_targets(
-        judged,
+        main_phase.summaries,
         PAGES,
         lost_updates=lost if report["add_to_cart"] else None,
         checkout_errors=db_checks["checkout"].errors if report["checkout"] else None,
