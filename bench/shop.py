@@ -135,6 +135,7 @@ def catalogue_grow(total: int) -> int:
     from django.db import connection
 
     from catalog.models import Product
+    from catalog.services import catalog_changed
 
     existing = Product.objects.count()
     models = list(Product.objects.order_by("pk"))
@@ -156,6 +157,7 @@ def catalogue_grow(total: int) -> int:
             Product.objects.bulk_create(batch)
             batch = []
     Product.objects.bulk_create(batch)
+    catalog_changed()  # bulk inserts send no signal: the pages start a new generation now
     with connection.cursor() as cursor:
         # What autovacuum would have done long before a real shop reached this size.
         cursor.execute("VACUUM ANALYZE catalog_product")

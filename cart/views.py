@@ -15,6 +15,7 @@ from accounts.models import ADDRESS_FIELDS
 from cart import selectors, services
 from cart.forms import AddToCartForm, PlaceOrderForm, QuantityForm
 from cart.models import CartLine, Order, guest_order_path, order_pay_path
+from catalog import pages as catalog_pages
 
 # What checkout's first step chose, for the second: {"address": fields, "email": guest's}.
 CHECKOUT_KEY = "checkout"
@@ -30,7 +31,7 @@ def refused(request, message: str, status: int):
 @require_GET
 def cart_detail(request):
     lines = selectors.cart_lines(cart_id=request.cart.id)
-    return render(
+    return catalog_pages.render(
         request,
         "cart/cart_detail.html",
         {

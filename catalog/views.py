@@ -1,5 +1,3 @@
-import hashlib
-
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.utils.functional import SimpleLazyObject
@@ -7,7 +5,7 @@ from django.utils.functional import SimpleLazyObject
 from cart.forms import AddToCartForm
 from catalog import selectors, services
 from catalog.models import SORT_ORDERS
-from webapp.pages import render_page
+from catalog.pages import render
 
 MAX_QUERY_LENGTH = 100
 SORT_LABELS = {key: label for key, (_order, label) in SORT_ORDERS.items()}
@@ -36,7 +34,7 @@ def product_list(request, slug=None):
         ).get_page(page_number)
     )
     is_home = category is None and not query
-    return _render(
+    return render(
         request,
         "catalog/product_list.html",
         {
@@ -66,21 +64,7 @@ def product_detail(request, slug):
         latest=history.latest,
         others=history.ids,
     )
-    return _render(request, "catalog/product_detail.html", context, shows=(product.pk,))
-
-
-def _render(request, template_name: str, context: dict, *, shows: tuple):
-    """The page through its shell cached per catalogue generation (webapp/pages.py);
-    `shows` names everything else the shell depends on."""
-    shown = hashlib.md5(repr((template_name, *shows)).encode(), usedforsecurity=False)
-    return render_page(
-        request,
-        template_name,
-        context,
-        cache=selectors.generation_cache,
-        key=f"catalog:{selectors.catalog_version(request)}:page:{shown.hexdigest()}",
-        timeout=selectors.CATALOG_TTL,
-    )
+    return render(request, "catalog/product_detail.html", context, shows=(product.pk,))
 
 
 def _history(request, exclude=None, picks=False) -> selectors.History:

@@ -57,3 +57,13 @@ def test_text_typed_into_the_shop_is_never_template_code():
         assert page.status_code == 200
         assert b"{{ user.email }} {% csrf_token %} &lt;!--per-visitor-0--&gt;" in page.content
         assert b"ann@example.com" not in page.content
+
+
+def test_each_cart_page_shows_its_own_cart():
+    lamp, mug = make_product(name="Lamp"), make_product(name="Mug")
+    ann, visitor = signed_in("ann@example.com", "Ann"), Client()
+    for client, product in ((ann, lamp), (visitor, mug)):
+        client.post("/cart/add/", {"product": product.pk, "quantity": 1})
+    ann_cart, visitor_cart = ann.get("/cart/").content, visitor.get("/cart/").content
+    assert b"Lamp" in ann_cart and b"Mug" not in ann_cart and b"Hi, Ann" in ann_cart
+    assert b"Mug" in visitor_cart and b"Lamp" not in visitor_cart and b"Log in" in visitor_cart
