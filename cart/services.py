@@ -71,14 +71,22 @@ def cart_open(*, user, session_key: str | None) -> int:
         return cursor.fetchone()[0]
 
 
-# One statement, atomic under any concurrency, in PostgreSQL and SQLite alike. The WHERE
-# refuses an increment that would pass the limit (no row comes back); the clamping form,
-# used when carts merge at login, caps the sum at the limit instead.
+# One statement, atomic under any concurrency, in PostgreSQL and SQLite alike: only a
+# product on sale, and only up to its limit (_line_limit, in SQL: the stock, at most
+# MAX_PER_LINE), whether the line is new (the SELECT's WHERE) or grows (the DO UPDATE's);
+# else no row comes back. The clamping form, used when carts merge at login, caps the sum
+# at the limit instead.
 _ADD_SQL = """
-INSERT INTO cart_cartline (cart_id, product_id, quantity, updated_at) VALUES (%s, %s, %s, %s)
+INSERT INTO cart_cartline (cart_id, product_id, quantity, updated_at)
+SELECT %(cart)s, id, %(quantity)s, %(now)s FROM catalog_product
+WHERE id = %(product)s AND is_active
+  AND %(quantity)s <= CASE WHEN stock < %(most)s THEN stock ELSE %(most)s END
 ON CONFLICT (cart_id, product_id) DO UPDATE
 SET quantity = cart_cartline.quantity + excluded.quantity, updated_at = excluded.updated_at
-WHERE cart_cartline.quantity + excluded.quantity <= %s
+WHERE cart_cartline.quantity + excluded.quantity <= (
+  SELECT CASE WHEN stock < %(most)s THEN stock ELSE %(most)s END
+  FROM catalog_product WHERE id = excluded.product_id
+)
 RETURNING quantity
 """
 _MERGE_SQL = """
@@ -100,26 +108,35 @@ def cart_add_line(*, cart_id: int, product_id: int, quantity: int) -> int:
 
     A quantity never gets lost: concurrent adds each increment the line in the database,
     and an add that would pass the product's stock or the per-line maximum is refused
-    whole rather than clamped, so every successful add is in the final quantity.
+    whole rather than clamped, so every successful add is in the final quantity. One
+    statement when it succeeds; a refusal reads the product to say why.
     """
-    product = Product.objects.filter(pk=product_id, is_active=True).first()
-    if product is None:
-        raise CartError("That product is not for sale.")
-    if product.stock == 0:
-        raise CartError(f"Sorry, {product.name} is sold out.")
-    limit = _line_limit(product)
-    if quantity > limit:
-        raise CartError(f"You can have at most {limit} of {product.name} in your cart.")
+    params = {
+        "cart": cart_id,
+        "product": product_id,
+        "quantity": quantity,
+        "now": timezone.now(),
+        "most": MAX_PER_LINE,
+    }
     try:
         with connection.cursor() as cursor:
-            cursor.execute(_ADD_SQL, [cart_id, product.pk, quantity, timezone.now(), limit])
+            cursor.execute(_ADD_SQL, params)
             row = cursor.fetchone()
     except IntegrityError:  # the cart was purged while its session lived on
         raise CartMissing from None
-    _forget_count(cart_id)
     if row is None:
-        raise CartError(f"You can have at most {limit} of {product.name} in your cart.")
+        raise CartError(_refusal(product_id))
+    _forget_count(cart_id)
     return row[0]
+
+
+def _refusal(product_id: int) -> str:
+    product = Product.objects.filter(pk=product_id, is_active=True).first()
+    if product is None:
+        return "That product is not for sale."
+    if product.stock == 0:
+        return f"Sorry, {product.name} is sold out."
+    return f"You can have at most {_line_limit(product)} of {product.name} in your cart."
 
 
 def cart_set_quantity(*, cart_id: int | None, line_id: int, quantity: int) -> None:
