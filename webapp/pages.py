@@ -9,7 +9,9 @@ shell shows, and for each request renders only the marked parts into it.
 The shell is a list of strings and marked parts, never template source, so nothing a
 shopper or an admin typed can become template code. A marked part sees the page's
 context (the view's and the context processors'), not variables that `with` or `for`
-set around it; outside `render_page` (every other page) it renders in place.
+set around it; outside `render_page` (every other page) it renders in place. It must not
+sit in an `{% include ... only %}`: that hides the first pass from it, and it would be
+rendered into the shell.
 """
 
 import re
