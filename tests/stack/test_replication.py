@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from catalog.generations import KEPT
+from catalog.models import stock_shown
 from deploy.servers import replication as pg
 from deploy.stack import INSTANCES
 from tests.stack import shop
@@ -32,6 +33,7 @@ pytestmark = pytest.mark.stack
 BUYERS = 2
 VISITORS = 3
 LAG_SECONDS = 3.0
+ORDERS_PER_BUYER = 22  # in the read-your-writes test
 # Statements that read the catalogue's tables (the replica's position check is not one).
 CATALOGUE_READS = 'SELECT%FROM "catalog\\_%'
 # Visitors sort listings in orders nobody else here uses and make searches nobody else
@@ -261,7 +263,11 @@ def test_read_your_writes_with_the_replica_3_s_behind(
     stack = replicated
     stack.data.replica_delay(LAG_SECONDS)
     own = {buyer.email: products[n] for n, buyer in enumerate(buyers)}  # nobody else orders it
-    stock = dict(stock_of(stack, [p for p, _ in own.values()]))
+    kept = dict(stock_of(stack, [p for p, _ in own.values()]))
+    # As many as the buyer orders: the page shows "In stock", then "Only N left" (each a new
+    # catalogue generation the buyer's next page must read), then "Sold out".
+    stock = dict.fromkeys(kept, ORDERS_PER_BUYER)
+    stock_set(stack, stock)
     trials: list[tuple[str, bool, str]] = []
     lock = threading.Lock()
 
@@ -300,20 +306,23 @@ def test_read_your_writes_with_the_replica_3_s_behind(
             confirmed = all(o.ok for o in outcomes)
             stock[product_id] -= confirmed
             page = buyer.browser.get(f"/products/{slug}/")
-            shown = re.search(r"In stock \((\d+) available\)", page.text)
-            seen = int(shown.group(1)) if shown else None
-            record("order", confirmed and seen == stock[product_id], f"stock {seen}")
+            shown = re.search(r'<p class="stock">([^<]*)</p>', page.text)
+            seen = shown.group(1) if shown else None
+            record("order", confirmed and seen == stock_text(stock[product_id]), f"{seen}")
 
     with commits_every(stack, 0.2), Load(visitors, products, visitor_step) as browsing:
         lag = replica_lag_seconds(stack)  # also waits for the new delay to hold
         catalogue_reads_reset(stack)
         started = time.monotonic()
         threads = [threading.Thread(target=shopper_trials, args=(s, 14)) for s in shoppers]
-        threads += [threading.Thread(target=buyer_trials, args=(b, 22)) for b in buyers]
+        threads += [
+            threading.Thread(target=buyer_trials, args=(b, ORDERS_PER_BUYER)) for b in buyers
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+    stock_set(stack, kept)  # for the tests after this one
     reads = catalogue_reads(stack)
     visitor_reads = catalogue_reads(stack, VISITOR_READS)
     missed = [t for t in trials if not t[1]]
@@ -423,6 +432,23 @@ def stock_of(stack, ids: list[int]) -> list[tuple[int, int]]:
             f"Product.objects.filter(pk__in={ids!r}).values_list('pk', 'stock'))))",
         )
     ]
+
+
+def stock_set(stack, stock: dict[int, int]) -> None:
+    """Receive or write off each product's stock to the number given (stock_adjust)."""
+    shop.stack_json(
+        stack,
+        "from catalog.models import Product; from catalog.services import stock_adjust; "
+        "[stock_adjust(product_id=pk, change=n - Product.objects.get(pk=pk).stock) "
+        f"for pk, n in {stock!r}.items()]; print('null')",
+    )
+
+
+def stock_text(stock: int) -> str:
+    """What a product page says of this stock (catalog.models.stock_shown)."""
+    if stock == 0:
+        return "Sold out"
+    return "In stock" if stock_shown(stock) is None else f"Only {stock} left"
 
 
 def prices(stack, product_id: int, slug: str) -> tuple[int, int]:
