@@ -20,10 +20,9 @@ def product_cards(context, products, compact=False):
     prefix = f"catalog:{context['catalog_version']}:card:{int(compact)}:"
     keys = [f"{prefix}{product.pk}" for product in products]
     cards = generation_cache.get_many(keys)
+    card = get_template("catalog/includes/product_card.html")
     missing = {
-        key: get_template("catalog/includes/product_card.html").render(
-            {"product": product, "compact": compact}
-        )
+        key: card.render({"product": product, "compact": compact})
         for key, product in zip(keys, products, strict=True)
         if key not in cards
     }
