@@ -362,6 +362,20 @@ def ceiling_vs_bare(summaries: dict[str, Summary]) -> str | None:
     )
 
 
+def yardstick_tails(summaries: dict[str, Summary]) -> str | None:
+    """The tail target's reference: what the machine adds to views that do almost nothing.
+    When the yardsticks' own p99 / p50 passes the target, a page's tail in that round says
+    more about the machine than about the page."""
+    tails = [
+        f"{key} {summaries[key].tail_max:.1f}"
+        for key in ("bare", "ceiling")
+        if key in summaries and summaries[key].tail_max is not None
+    ]
+    if not tails:
+        return None
+    return f"yardsticks' own p99 / p50 in their worst round (no target): {', '.join(tails)}"
+
+
 def node_shares(replica_share: float | None) -> str:
     """Each node's share of the queries, "primary:replica" in percent."""
     if replica_share is None:

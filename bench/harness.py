@@ -528,8 +528,9 @@ def conclude(report: dict, phases: list[Phase], labels: dict[str, str], options,
     for p in phases:
         print(f"\n== {p.name}: median of {len(p.rounds)} rounds, {p.products:,} products ==")
         print(figures.table(p.summaries, labels))
-        if line := figures.ceiling_vs_bare(p.summaries):
-            print(line)
+        for line in (figures.ceiling_vs_bare(p.summaries), figures.yardstick_tails(p.summaries)):
+            if line:
+                print(line)
     if scale_phase:
         print(f"\nFrom {main_phase.products:,} to {scale_phase.products:,} products:")
         for key, change in report["scale"].items():

@@ -1,10 +1,13 @@
 """Pages rendered in two passes, so that what every visitor sees alike is rendered once.
 
 In a template, `{% per_visitor %}…{% endper_visitor %}` (webapp/templatetags/per_visitor.py)
-marks what differs between visitors: the account menu and cart count, messages, forms
-with their CSRF token, what this visitor viewed. `render_page` renders the rest once,
-its *shell*, caches it in each process's memory under a key that names everything the
-shell shows, and for each request renders only the marked parts into it.
+marks what differs between visitors: their name and cart count, messages, forms with
+their CSRF token, what they viewed. `render_page` renders the rest once, its *shell*,
+caches it in each process's memory under a key that names everything the shell shows,
+and for each request renders only the marked parts into it. The key always names the
+visitor's `audience` (signed in or not, staff or not), so the shell may show what depends
+on that alone, such as the account menu's links; anything else about the visitor, even
+their name, belongs in a marked part.
 
 The shell is a list of strings and marked parts, never template source, so nothing a
 shopper or an admin typed can become template code. A marked part sees the page's
@@ -41,10 +44,18 @@ class PerVisitorNode(Node):
         return f"{_MARK}{len(parts) - 1}-->"
 
 
+def audience(user) -> str:
+    """What a shell may show of its visitor."""
+    if not user.is_authenticated:
+        return "visitor"
+    return "staff" if user.is_staff else "shopper"
+
+
 def render_page(request, template_name: str, context: dict, *, cache, key: str, timeout: int):
-    """The page, its shell from `cache` under `key` (filled on a miss, kept `timeout`
-    seconds); only the marked parts are rendered for this request."""
+    """The page, its shell from `cache` under `key` and the visitor's audience (filled on a
+    miss, kept `timeout` seconds); only the marked parts are rendered for this request."""
     template = get_template(template_name)
+    key = f"{key}:{audience(request.user)}"
     shell = cache.get(key)
     if shell is None:
         parts: list[PerVisitorNode] = []

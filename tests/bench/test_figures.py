@@ -191,6 +191,16 @@ def test_ceiling_vs_bare_line_says_both_rates():
     assert figures.ceiling_vs_bare(figures.summarise_rounds([{"ceiling": make_run(900)}])) is None
 
 
+def test_the_yardsticks_own_tail_is_reported_from_their_worst_round():
+    runs = [
+        {"bare": make_run(1250), "ceiling": make_run(1000)},  # p99 = 2 x p50
+        {"bare": make_run(1250), "ceiling": make_run(1000, p50_ms=2.0)},  # p99 = 5 x p50
+    ]
+    line = figures.yardstick_tails(figures.summarise_rounds(runs))
+    assert line.endswith("(no target): bare 2.0, ceiling 5.0")
+    assert figures.yardstick_tails(figures.summarise_rounds([{"home": make_run(900)}])) is None
+
+
 def test_scale_compares_each_phase_to_its_own_ceiling():
     small = figures.summarise_rounds(rounds())
     # The machine is 20% slower in the scale phase: the ceiling drops too, so search keeps

@@ -14,9 +14,10 @@ from tests.factories import make_product
 pytestmark = pytest.mark.django_db
 
 
-def signed_in(email: str, display_name: str) -> Client:
+def signed_in(email: str, display_name: str, **fields) -> Client:
     client = Client()
-    client.force_login(User.objects.create_user(email, PASSWORD, display_name=display_name))
+    user = User.objects.create_user(email, PASSWORD, display_name=display_name, **fields)
+    client.force_login(user)
     return client
 
 
@@ -47,6 +48,22 @@ def test_one_shell_serves_every_visitor_their_own_menu_forms_and_history(path):
     assert b"Added" in after.content  # the message, shown once
     assert b'<span class="cart-count" aria-label="items in cart">1</span>' in after.content
     assert b'aria-label="items in cart">0</span>' in ann.get(path).content
+
+
+@pytest.mark.parametrize("path", ["/", "/products/lamp/", "/cart/"])
+def test_shoppers_of_one_audience_share_a_shell_but_see_only_their_own_name_and_cart(path):
+    lamp = make_product(name="Lamp", slug="lamp")
+    ann, bob = signed_in("ann@example.com", "Ann"), signed_in("bob@example.com", "Bob")
+    bob.post("/cart/add/", {"product": lamp.pk, "quantity": 2})
+    ann_page, bob_page = ann.get(path).content, bob.get(path).content
+    assert b"Hi, Ann" in ann_page and b"Bob" not in ann_page
+    assert b"Hi, Bob" in bob_page and b"Ann" not in bob_page
+    assert b'aria-label="items in cart">0</span>' in ann_page
+    assert b'aria-label="items in cart">2</span>' in bob_page
+    # Staff are an audience of their own: the admin link is theirs alone.
+    staff = signed_in("sam@example.com", "Sam", is_staff=True)
+    assert b'href="/admin/"' in staff.get(path).content
+    assert b'href="/admin/"' not in ann.get(path).content
 
 
 def test_text_typed_into_the_shop_is_never_template_code():
