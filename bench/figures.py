@@ -59,6 +59,7 @@ class Run:
     database: dict = field(default_factory=dict)  # bench/shop.py's statements_per_request()
     ratio: float | None = None
     cpu_ratio: float | None = None
+    ceiling_req_per_s: float | None = None  # of the ceiling run its ratios compare with
     bare_ratio: float | None = None  # req/s as a share of the bare yardstick's
     server_logged: bool = True  # False for the bare yardstick, which writes no request log
 
@@ -152,17 +153,21 @@ def access_log_statuses(log: str, requests: set[str]) -> dict[str, int]:
 
 
 def with_ratios(
-    round_runs: dict[str, Run], ceiling: str = "ceiling", bare: str = "bare"
+    round_runs: dict[str, Run],
+    paired: dict[str, Run] | None = None,
+    ceiling: str = "ceiling",
+    bare: str = "bare",
 ) -> dict[str, Run]:
-    """Each endpoint's req/s as a share of the ceiling's in the same round (and of the bare
-    yardstick's, when it ran); and the ceiling share predicted from CPU per request, which
-    other jobs on the machine barely move (with every core busy, req/s is cores / CPU per
-    request)."""
-    base, base_cpu = round_runs[ceiling].req_per_s, round_runs[ceiling].cpu_ms
+    """Each endpoint's req/s as a share of the ceiling's: of the ceiling run `paired` with
+    it (measured just before it), else of the round's; and of the bare yardstick's, when it
+    ran. Also the ceiling share predicted from CPU per request, which other jobs on the
+    machine barely move (with every core busy, req/s is cores / CPU per request)."""
     bare_base = round_runs[bare].req_per_s if bare in round_runs else None
-    for run in round_runs.values():
-        run.ratio = run.req_per_s / base if base else None
-        run.cpu_ratio = base_cpu / run.cpu_ms if base_cpu and run.cpu_ms else None
+    for key, run in round_runs.items():
+        base = (paired or {}).get(key, round_runs[ceiling])
+        run.ceiling_req_per_s = base.req_per_s
+        run.ratio = run.req_per_s / base.req_per_s if base.req_per_s else None
+        run.cpu_ratio = base.cpu_ms / run.cpu_ms if base.cpu_ms and run.cpu_ms else None
         run.bare_ratio = run.req_per_s / bare_base if bare_base else None
     return round_runs
 

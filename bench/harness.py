@@ -49,6 +49,7 @@ LABELS = {
     "login": "login (POST, PBKDF2)",
 }
 YARDSTICKS = ("bare", "ceiling")  # always measured, whatever --only says
+PAIRED_CEILING_SECONDS = 2.0  # the ceiling run before each page in a round
 ENDPOINT_KEYS = list(LABELS)
 PAGES = [
     "home",
@@ -186,6 +187,7 @@ class Phase:
     products: int
     warmup: dict[str, Run] = field(default_factory=dict)
     rounds: list[dict[str, Run]] = field(default_factory=list)
+    paired: list[dict[str, Run]] = field(default_factory=list)  # per round: page -> its ceiling
 
     @property
     def summaries(self) -> dict[str, figures.Summary]:
@@ -195,6 +197,9 @@ class Phase:
         for number, runs in enumerate([self.warmup, *self.rounds]):
             for key, run in runs.items():
                 yield f"{self.name} {f'round {number}' if number else 'warm-up'}", key, run
+        for number, ceilings in enumerate(self.paired, start=1):
+            for key, run in ceilings.items():
+                yield f"{self.name} round {number}", f"ceiling before {key}", run
 
     def failed_runs(self) -> list[str]:
         """Runs with a wrong status, a socket error or an unanswered request; and measured
@@ -217,6 +222,9 @@ class Phase:
             "products": self.products,
             "warmup": {key: run.as_json() for key, run in self.warmup.items()},
             "rounds": [{key: run.as_json() for key, run in runs.items()} for runs in self.rounds],
+            "paired_ceilings": [
+                {key: run.as_json() for key, run in runs.items()} for runs in self.paired
+            ],
             "median": {key: asdict(summary) for key, summary in self.summaries.items()},
         }
 
@@ -237,18 +245,28 @@ class Bench:
         self.wrk_log = options.results / "wrk.log"
 
     def phase(self, name: str, endpoints: dict[str, Endpoint]) -> Phase:
-        """Warm-up, then the rounds, each running every endpoint once in the same order."""
+        """Warm-up, then the rounds, each running every endpoint once in the same order. In
+        a round, each page runs just after a short ceiling run, its ratios' base: this
+        machine's speed changes within a minute, so the round's own ceiling run, up to a
+        round's length earlier, would compare the page with another machine."""
         result = Phase(name, shop.active_products())
         print(f"\n== {name} phase: {result.products:,} products ==", flush=True)
+        ceiling = endpoints["ceiling"]
         for number in range(self.options.rounds + 1):
             round_name = f"{name} {f'round {number}' if number else 'warm-up'}"
             seconds = self.options.duration if number else self.options.warmup
-            runs = {e.key: self.run(e, seconds, round_name) for e in endpoints.values()}
-            figures.with_ratios(runs)
+            runs, paired = {}, {}
+            for endpoint in endpoints.values():
+                if number and endpoint.key not in YARDSTICKS:
+                    paired_seconds = min(seconds, PAIRED_CEILING_SECONDS)
+                    paired[endpoint.key] = self.run(ceiling, paired_seconds, round_name)
+                runs[endpoint.key] = self.run(endpoint, seconds, round_name)
+            figures.with_ratios(runs, paired)
             for key, run in runs.items():
                 print(progress_line(round_name, endpoints[key].label, run), flush=True)
             if number:
                 result.rounds.append(runs)
+                result.paired.append(paired)
             else:
                 result.warmup = runs
         return result
@@ -497,6 +515,7 @@ def progress_line(round_name: str, label: str, run: Run) -> str:
     return (
         f"{round_name:>15}  {label:<28} {run.req_per_s:7,.0f} req/s  p50 {run.p50_ms:6.1f} ms  "
         f"p99 {run.p99_ms:6.1f} ms  {figures.blank_if_none(run.ratio, '5.0%'):>5}  [{statuses}]"
+        + (f"  (ceiling {run.ceiling_req_per_s:,.0f})" if run.ceiling_req_per_s else "")
         + ("  <-- " + "; ".join(flags) if flags else "")
     )
 

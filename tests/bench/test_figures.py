@@ -127,6 +127,25 @@ def rounds() -> list[dict[str, Run]]:
     ]
 
 
+def test_a_page_is_compared_with_the_ceiling_run_just_before_it():
+    # The machine slowed down after the round's ceiling run: home ran on the slow machine,
+    # right after a ceiling run that saw it too.
+    slow_ceiling = make_run(600, cpu={"cpu_ms_per_request": {"gunicorn": 3.0}})
+    runs = figures.with_ratios(
+        {
+            "bare": make_run(1100),
+            "ceiling": make_run(1000, cpu={"cpu_ms_per_request": {"gunicorn": 2.0}}),
+            "home": make_run(540, cpu={"cpu_ms_per_request": {"gunicorn": 3.3}}),
+        },
+        paired={"home": slow_ceiling},
+    )
+    assert runs["home"].ratio == pytest.approx(0.9)  # not 54%, against the round's ceiling
+    assert runs["home"].cpu_ratio == pytest.approx(3.0 / 3.3)
+    assert runs["home"].ceiling_req_per_s == 600
+    assert runs["ceiling"].ratio == 1.0 and runs["ceiling"].ceiling_req_per_s == 1000
+    assert runs["home"].bare_ratio == pytest.approx(540 / 1100)
+
+
 def test_cpu_ratio_predicts_the_share_from_cpu_per_request():
     runs = figures.with_ratios(
         {
