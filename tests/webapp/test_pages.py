@@ -2,9 +2,11 @@
 visitor sees of their own never reaches another, and text typed into the shop stays text."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils.autoreload import file_changed
 
 from accounts.models import User
 from catalog.models import Product
@@ -84,3 +86,18 @@ def test_each_cart_page_shows_its_own_cart():
     ann_cart, visitor_cart = ann.get("/cart/").content, visitor.get("/cart/").content
     assert b"Lamp" in ann_cart and b"Mug" not in ann_cart and b"Hi, Ann" in ann_cart
     assert b"Mug" in visitor_cart and b"Lamp" not in visitor_cart and b"Log in" in visitor_cart
+
+
+def test_an_edited_template_shows_on_the_next_request_under_runserver():
+    """runserver's reloader sends file_changed; shells and cards built from the old
+    template go with Django's own cached templates."""
+    lamp = make_product(name="Lamp", slug="lamp")
+    client = Client()
+    client.get("/products/lamp/")
+    Product.objects.filter(pk=lamp.pk).update(name="Renamed Lamp")  # no new generation
+    app_templates = Path(__file__).parents[2] / "catalog" / "templates" / "catalog"
+    for not_a_template in (app_templates.parents[1] / "views.py", Path("/tmp/notes.html")):
+        file_changed.send(sender=None, file_path=not_a_template)
+        assert b"Renamed" not in client.get("/products/lamp/").content
+    file_changed.send(sender=None, file_path=app_templates / "product_detail.html")
+    assert b"Renamed Lamp" in client.get("/products/lamp/").content
