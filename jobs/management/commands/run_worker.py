@@ -1,10 +1,11 @@
 """`manage.py run_worker`: the worker tier of one instance (webshop-worker.service).
 
-Two loops in one process: django-tasks' database worker (`db_worker`), which runs queued
-tasks (email deliveries, scheduled jobs) one at a time, and a scheduler thread, which
-claims the due periods of the scheduled jobs and requeues emails whose worker died. Both
-outlive a database outage: they log it, wait and carry on (systemd would restart a worker
-that exited, but the local stack has no systemd).
+Two loops in one process: django-tasks' database worker (the loop of its `db_worker`
+command), which runs queued tasks (email deliveries, scheduled jobs) one at a time, and a
+scheduler thread, which claims the due periods of the scheduled jobs and requeues emails
+whose worker died. Both outlive a database outage: they log it, wait and carry on (systemd
+would restart a worker that exited, but the local stack has no systemd). SIGTERM or SIGINT
+stops the worker once its current task ends, even if that task's end is a database error.
 """
 
 import logging
@@ -13,9 +14,10 @@ import threading
 import time
 
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections, connections
+from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
+from django_tasks_db.management.commands.db_worker import Worker
 
 from jobs.schedule import jobs
 from jobs.services import jobs_claim_due
@@ -36,25 +38,33 @@ class Command(BaseCommand):
             help="seconds between polls of an empty queue, and between scheduler ticks",
         )
 
-    def handle(self, *args, interval, verbosity, **options):
+    def handle(self, *args, interval, **options):
         instance = settings.INSTANCE_ID
         periods = ", ".join(f"{job.name} every {job.every} s" for job in jobs())  # fails fast
         logger.info("worker on %s (pid %s); jobs: %s", instance, os.getpid(), periods)
         threading.Thread(
             target=_schedule, args=(instance, interval), name="scheduler", daemon=True
         ).start()
-        while True:
+        # One Worker for the process's life, its signal handlers installed once: a new one
+        # per retry would forget a SIGTERM that came while the failing task ran.
+        worker = Worker(
+            queue_names=["*"],
+            excluded_queue_names=[],
+            interval=interval,
+            batch=False,
+            backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+            startup_delay=True,
+            max_tasks=None,
+            worker_id=f"{instance}-{os.getpid()}"[:64],
+        )
+        worker.configure_signals()
+        while worker.running:
             try:
                 # Returns (or raises SystemExit) on SIGTERM/SIGINT, once the current task ends.
-                return call_command(
-                    "db_worker",
-                    queue_name="*",
-                    interval=interval,
-                    reload=False,
-                    worker_id=f"{instance}-{os.getpid()}"[:64],
-                    verbosity=verbosity,
-                )
+                worker.run()
             except DatabaseError as error:
+                if not worker.running:
+                    return
                 logger.warning("database unreachable (%s); retrying in %s s", error, RETRY_SECONDS)
                 connections.close_all()
                 time.sleep(RETRY_SECONDS)
