@@ -16,7 +16,8 @@ from django.utils.http import urlsafe_base64_decode
 from accounts.models import ADDRESS_FIELDS, DRAFT_TTL_DAYS, Address, FormDraft, User
 from accounts.tokens import email_change_token, email_confirmation_token
 from cart.models import CartLine, Order
-from catalog.models import Pick, RecentView
+from catalog.models import Pick
+from catalog.selectors import recently_viewed_export
 from webapp.models import Session
 
 
@@ -173,12 +174,7 @@ def user_export(*, user: User, current_session_key: str | None) -> dict:
             {"product": line.product.name, "quantity": line.quantity}
             for line in CartLine.objects.filter(cart__user=user).select_related("product")
         ],
-        "recently_viewed": [
-            {"product": view.product.name, "viewed_at": view.viewed_at}
-            for view in RecentView.objects.filter(user=user)
-            .select_related("product")
-            .order_by("-viewed_at")
-        ],
+        "recently_viewed": recently_viewed_export(user_id=user.pk),
         "picked_for_you": [
             pick.product.name
             for pick in Pick.objects.filter(user=user).select_related("product").order_by("-score")

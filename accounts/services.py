@@ -31,6 +31,7 @@ from accounts.selectors import session_ref
 from accounts.tokens import email_change_token, email_confirmation_token
 from cart.models import Cart, Order
 from cart.services import orders_attach_guest
+from catalog import history
 from catalog.models import Pick, RecentView
 from notifications.services import email_enqueue, emails_forget, event_key
 from webapp.models import Session
@@ -364,6 +365,9 @@ def user_erase(*, user: User, site: str) -> None:
     """
     email, pending = user.email, user.pending_email
     with transaction.atomic():
+        # Locked first: a worker saving recently viewed lists waits, then skips the account
+        # (catalog.services.recently_viewed_save).
+        User.objects.select_for_update().filter(pk=user.pk).first()
         orders_attach_guest(user=user)
         for address in filter(None, [email, pending]):
             emails_forget(address=address)
@@ -371,6 +375,7 @@ def user_erase(*, user: User, site: str) -> None:
         Address.objects.filter(user=user).delete()
         Cart.objects.filter(user=user).delete()
         RecentView.objects.filter(user=user).delete()
+        transaction.on_commit(lambda: history.account_forget(user.pk))
         Pick.objects.filter(user=user).delete()
         FormDraft.objects.filter(user=user).delete()
         for model in [AccessAttempt, AccessFailureLog, AccessLog]:

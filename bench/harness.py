@@ -390,12 +390,14 @@ def main(options: Options) -> int:
         bare_log = options.results / "gunicorn-bare.log"
         with (
             server.gunicorn(services.environment, workers, threads, log) as app,
+            server.worker(services.environment, options.results / "worker.log") as worker,
             server.gunicorn(
                 server.bare_environment(services.environment), workers, threads, bare_log, bare=True
             ) as bare,
         ):
             endpoints, checks = prepare(app.url, bare.url, options.results)
-            bench = Bench({"shop": app, "bare": bare}, services.pids, checks, options)
+            pids = {**services.pids, "worker": worker.process.pid}
+            bench = Bench({"shop": app, "bare": bare}, pids, checks, options)
             measured = {
                 key: endpoint
                 for key, endpoint in endpoints.items()

@@ -21,6 +21,7 @@ from deploy.servers import (
     GUNICORN_CONF,
     AppServer,
     Postgres,
+    WorkerProcess,
     free_port,
     throwaway_services,
 )
@@ -174,3 +175,15 @@ def gunicorn(
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def worker(environment: dict[str, str], log: Path):
+    """The instance's worker tier beside gunicorn, as on EC2 (`manage.py run_worker`): it
+    delivers the checkout's emails (to its log) and saves the signed-in shopper's recently
+    viewed list, so its work is in the run's CPU figures."""
+    process = WorkerProcess(log).start({**environment, "EMAIL_URL": "consolemail://"})
+    try:
+        yield process
+    finally:
+        process.stop()

@@ -18,14 +18,11 @@ DEFAULT_SORT = "name"
 PER_PAGE_CHOICES = (12, 24, 48)
 DEFAULT_PER_PAGE = 24
 RECENTLY_VIEWED_LIMIT = 10
-# An anonymous visitor's recently viewed list is soft state: in the shared cache (Redis),
-# under a random id their session keeps for its lifetime (a login's new session key keeps
-# it too), not in the session, where every new product viewed would be a database write.
+# An anonymous visitor's recently viewed list is soft state in the shared cache (Redis,
+# catalog/history.py), under a random id their session keeps for its lifetime (a login's
+# new session key keeps it too), not in the session, where every new product viewed would
+# be a database write.
 VISITOR_SESSION_KEY = "visitor"
-
-
-def recently_viewed_cache_key(visitor: str) -> str:
-    return f"recently-viewed:{visitor}"
 
 
 # Recommendations (catalog.services.recommendations_refresh): products shown per block; the
@@ -150,7 +147,8 @@ class Product(models.Model):
 
 
 class RecentView(models.Model):
-    """A logged-in shopper looked at a product; anonymous visitors keep theirs in the session."""
+    """A signed-in shopper looked at a product: the saved copy of their list in Redis
+    (catalog/history.py), written by the workers (catalog.services.recently_viewed_save)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recent_views"

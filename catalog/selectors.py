@@ -1,15 +1,18 @@
 """Reads of the catalogue: every query the shop's pages make for products lives here."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import NamedTuple
 
 from django.core.cache import cache, caches
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Aggregate, JSONField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 from django.utils.functional import SimpleLazyObject
 
+from catalog import history
 from catalog.generations import generation_for_request
 from catalog.models import (
     ALSO_BOUGHT_MIN,
@@ -22,9 +25,10 @@ from catalog.models import (
     SORT_ORDERS,
     VISITOR_SESSION_KEY,
     Category,
+    Pick,
     Product,
+    RecentView,
     Recommendation,
-    recently_viewed_cache_key,
 )
 
 # Catalogue reads are cached in each process's memory under the current generation, whose
@@ -170,7 +174,7 @@ class History(NamedTuple):
     ids: list[int]  # of the recently viewed products: they key its cached rendering
     recently_viewed: list[Product]
     picked_for_you: list[Product]
-    latest: int | None  # the product viewed last, even if excluded from the list shown
+    viewed: history.Viewed  # the list as stored, the page's own product included
 
 
 def recently_viewed(
@@ -180,19 +184,21 @@ def recently_viewed(
     them that can be bought now and is not among them: a signed-in shopper's stored picks
     (catalog.models.Pick), an anonymous visitor's from their list (visitor_picks).
 
-    For an account: one query for the ids of both, the products from the generation cache.
-    For an anonymous visitor the ids are in Redis and the products are loaded lazily, so a
-    page that finds the rendered list and the picks in the cache makes no query at all.
+    The list comes from Redis (catalog/history.py), an account's from PostgreSQL when Redis
+    has lost it; the products from the generation cache, loaded lazily, so a page that
+    finds the rendered list and the picks in the cache makes no query at all.
     """
-    excluded = getattr(exclude, "pk", None)
     if user.is_authenticated:
-        return _account_history(user, excluded, picks, version)
-    visitor = session.get(VISITOR_SESSION_KEY)
-    viewed = cache.get(recently_viewed_cache_key(visitor), []) if visitor else []
-    ids = [pk for pk in viewed if pk != excluded]
-    lazy = SimpleLazyObject(lambda: products_in_order(ids, version=version))
-    picked = visitor_picks(viewed=viewed, version=version) if picks else []
-    return History(ids, lazy, picked, viewed[0] if viewed else None)
+        viewed, picked = _account_history(user.pk, picks=picks, version=version)
+    else:
+        visitor = session.get(VISITOR_SESSION_KEY)
+        key = history.visitor_key(visitor) if visitor else None
+        viewed = cache.get(key, []) if key else []
+        picked = visitor_picks(viewed=[pk for pk, _at in viewed], version=version) if picks else []
+    excluded = getattr(exclude, "pk", None)
+    ids = [pk for pk, _at in viewed if pk != excluded]
+    lazy = SimpleLazyObject(lambda: products_in_order(ids, version=version)[:RECENTLY_VIEWED_LIMIT])
+    return History(ids, lazy, picked, viewed)
 
 
 def visitor_picks(*, viewed: list[int], version: int) -> list[Product]:
@@ -207,9 +213,9 @@ def visitor_picks(*, viewed: list[int], version: int) -> list[Product]:
     key = f"catalog:{version}:visitor-picks:{','.join(map(str, viewed))}"
     picked = generation_cache.get(key)
     if picked is None:
-        history = ", ".join(["(0, %s)"] * len(viewed))  # a placeholder per product viewed
+        history_rows = ", ".join(["(0, %s)"] * len(viewed))  # a placeholder per product viewed
         sql = (
-            f"WITH history (owner, product_id) AS (VALUES {history}) "  # noqa: S608 (constants)
+            f"WITH history (owner, product_id) AS (VALUES {history_rows}) "  # noqa: S608
             f"SELECT p.* FROM ({PICKS_RANKED_SQL}) picks "
             "JOIN catalog_product p ON p.id = picks.product_id "
             "WHERE p.is_active AND p.stock > 0 ORDER BY picks.rank LIMIT %s"
@@ -219,48 +225,61 @@ def visitor_picks(*, viewed: list[int], version: int) -> list[Product]:
     return picked
 
 
-# Ids only, in one statement, written out by hand (the ORM's compilation of the join it
-# replaced was over a third of the signed-in product page's CPU): the products themselves
-# come from the generation cache, as an anonymous visitor's do. More views than shown, so
-# that inactive products can drop out and still leave a full list.
-_HISTORY_SQL = """
-SELECT 'viewed', product_id, rank FROM (
-    SELECT product_id, row_number() OVER (ORDER BY viewed_at DESC, id) AS rank
-    FROM catalog_recentview WHERE user_id = %(user)s ORDER BY viewed_at DESC, id LIMIT %(views)s
-) AS views
-UNION ALL
-SELECT 'picked', product_id, rank FROM (
-    SELECT product_id, row_number() OVER (ORDER BY score DESC, product_id) AS rank
-    FROM catalog_pick WHERE user_id = %(user)s AND %(picks)s
-    ORDER BY score DESC, product_id LIMIT %(kept)s
-) AS picks
-ORDER BY 1, 3
-"""
+def account_viewed(user_id: int) -> history.Viewed:
+    """The account's recently viewed list, newest first."""
+    return _viewed_or_saved(user_id, cache.get(history.account_key(user_id)))
 
 
-def _account_history(user, excluded: int | None, picks: bool, version: int) -> History:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _HISTORY_SQL,
-            {
-                "user": user.pk,
-                "picks": picks,
-                "views": 2 * RECENTLY_VIEWED_LIMIT,
-                "kept": PICKS_KEPT,
-            },
-        )
-        rows = cursor.fetchall()
-    all_viewed = [pk for kind, pk, _rank in rows if kind == "viewed"]
-    viewed_ids = [pk for pk in all_viewed if pk != excluded]
-    picked_ids = [pk for kind, pk, _rank in rows if kind == "picked"]
-    found = {p.pk: p for p in products_in_order(viewed_ids + picked_ids, version=version)}
-    viewed = [found[pk] for pk in viewed_ids if pk in found][:RECENTLY_VIEWED_LIMIT]
-    seen = {product.pk for product in viewed}
+def _viewed_or_saved(user_id: int, held: history.Viewed | None) -> history.Viewed:
+    """`held`, the list Redis answered, else the list from PostgreSQL's primary (a
+    replica's copy could predate its last save), which Redis then holds."""
+    if held is not None:
+        return held
+    rows = RecentView.objects.using(DEFAULT_DB_ALIAS).filter(user_id=user_id)
+    latest = rows.order_by("-viewed_at", "-id").values_list("product_id", "viewed_at")
+    viewed = [(pk, at.timestamp()) for pk, at in latest[: history.KEPT]]
+    history.fill(history.account_key(user_id), viewed)
+    return viewed
+
+
+def recently_viewed_export(*, user_id: int) -> list[dict]:
+    """Every product the shopper viewed and when, newest first: the saved views with those
+    the workers have not saved yet."""
+    when = dict(RecentView.objects.filter(user_id=user_id).values_list("product_id", "viewed_at"))
+    for pk, epoch in cache.get(history.account_key(user_id), []):
+        at = datetime.fromtimestamp(epoch, UTC)
+        when[pk] = max(when.get(pk, at), at)
+    names = Product.objects.in_bulk(when)
+    return [
+        {"product": names[pk].name, "viewed_at": at}
+        for pk, at in sorted(when.items(), key=itemgetter(1), reverse=True)
+        if pk in names
+    ]
+
+
+def _account_history(
+    user_id: int, *, picks: bool, version: int
+) -> tuple[history.Viewed, list[Product]]:
+    """The list, and with `picks` the picks' ids, held in Redis (the ids under the
+    generation: a refresh of the picks starts a new one), both in one round trip."""
+    viewed_key = history.account_key(user_id)
+    picks_key = f"catalog:{version}:picks:{user_id}"
+    found = cache.get_many([viewed_key, picks_key] if picks else [viewed_key])
+    viewed = _viewed_or_saved(user_id, found.get(viewed_key))
+    if not picks:
+        return viewed, []
+    picked_ids = found.get(picks_key)
+    if picked_ids is None:
+        ranked = Pick.objects.filter(user_id=user_id).order_by("-score", "product_id")
+        picked_ids = list(ranked.values_list("product_id", flat=True)[:PICKS_KEPT])
+        cache.set(picks_key, picked_ids, CATALOG_TTL)
+    seen = {pk for pk, _at in viewed}
     picked = [
-        found[pk] for pk in picked_ids if pk in found and pk not in seen and found[pk].stock > 0
+        product
+        for product in products_in_order(picked_ids, version=version)
+        if product.pk not in seen and product.stock > 0
     ][:RECOMMENDATIONS_SHOWN]
-    latest = all_viewed[0] if all_viewed else None
-    return History([product.pk for product in viewed], viewed, picked, latest)
+    return viewed, picked
 
 
 def products_in_order(ids: list[int], *, version: int) -> list[Product]:

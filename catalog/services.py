@@ -6,30 +6,32 @@ receive or write it off with conditional UPDATEs of `stock` itself (stock_take,
 stock_adjust), so no change can overwrite another."""
 
 import secrets
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 
-from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from cart.models import Order
+from catalog import history
 from catalog.generations import generation_start
 from catalog.models import (
     HISTORY_DAYS,
     PICKS_KEPT,
     PICKS_RANKED_SQL,
-    RECENTLY_VIEWED_LIMIT,
     RECOMMENDATIONS_KEPT,
     VISITOR_SESSION_KEY,
     Pick,
     Product,
     RecentView,
     Recommendation,
-    recently_viewed_cache_key,
     stock_shown,
 )
+from catalog.selectors import account_viewed
 
 
 def catalog_changed() -> None:
@@ -92,58 +94,96 @@ def stock_take(*, product_id: int, quantity: int) -> bool:
     return _stock_change(product_id=product_id, change=-quantity, for_sale=True) is not None
 
 
-def recently_viewed_record(
-    *, user, session, product_id: int, latest: int | None, others: list[int]
-) -> None:
-    """Put the product at the head of the visitor's recently viewed list. `latest` is the
-    product viewed last and `others` the rest of the list (the page has read both).
+def recently_viewed_record(*, user, session, product_id: int, viewed: history.Viewed) -> None:
+    """Put the product at the head of the visitor's recently viewed list, `viewed` (the
+    page has read it).
 
     Nothing to write when the product is already at the head (a repeat view). Else one
-    upsert for a signed-in shopper (the list follows them to any browser, and feeds the
-    recommendations); for an anonymous visitor one write to the shared cache, never the
-    session (soft state: a Redis failover may lose the last views, nothing else).
+    Redis round trip (catalog/history.py): soft state, for an anonymous visitor and a
+    signed-in shopper alike; a shopper's list is saved to PostgreSQL by the workers
+    (recently_viewed_save), never by the request.
     """
-    if latest == product_id:
+    if viewed and viewed[0][0] == product_id:
         return
+    now = time.time()
+    viewed = [(product_id, now), *(view for view in viewed if view[0] != product_id)]
     if user.is_authenticated:
-        # One statement (PostgreSQL and SQLite): bulk_create would add BEGIN and COMMIT.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO catalog_recentview (user_id, product_id, viewed_at) "
-                "VALUES (%s, %s, %s) "
-                "ON CONFLICT (user_id, product_id) DO UPDATE SET viewed_at = excluded.viewed_at",
-                [user.pk, product_id, timezone.now()],
-            )
+        _account_list_write(user.pk, viewed)
         return
     if VISITOR_SESSION_KEY not in session:  # a first view: the session is new anyway
         session[VISITOR_SESSION_KEY] = secrets.token_urlsafe(16)
-    viewed = [product_id, *(pk for pk in others if pk != product_id)][:RECENTLY_VIEWED_LIMIT]
-    cache.set(
-        recently_viewed_cache_key(session[VISITOR_SESSION_KEY]),
-        viewed,
-        settings.SESSION_COOKIE_AGE,
-    )
+    history.write(history.visitor_key(session[VISITOR_SESSION_KEY]), viewed[: history.KEPT])
 
 
 def recently_viewed_merge(*, session, user) -> None:
-    """At login, the anonymous list joins the account's, newest first, in one statement."""
+    """At login, the anonymous list joins the account's, newest first."""
     visitor = session.get(VISITOR_SESSION_KEY)
-    viewed = cache.get(recently_viewed_cache_key(visitor), []) if visitor else []
-    if not viewed:
+    key = history.visitor_key(visitor) if visitor else None
+    anonymous = cache.get(key, []) if key else []
+    if not anonymous:
         return
-    now = timezone.now()
-    existing = set(Product.objects.filter(pk__in=viewed).values_list("pk", flat=True))
-    RecentView.objects.bulk_create(
-        [
-            RecentView(user=user, product_id=pk, viewed_at=now - timedelta(microseconds=rank))
-            for rank, pk in enumerate(viewed)
-            if pk in existing
-        ],
-        update_conflicts=True,
-        unique_fields=["user", "product"],
-        update_fields=["viewed_at"],
-    )
-    cache.delete(recently_viewed_cache_key(visitor))
+    newest = dict(sorted([*account_viewed(user.pk), *anonymous], key=itemgetter(1)))
+    _account_list_write(user.pk, sorted(newest.items(), key=itemgetter(1), reverse=True))
+    history.delete(key)
+
+
+def _account_list_write(user_id: int, viewed: history.Viewed) -> None:
+    """Hold the account's list in Redis, marked for the workers to save; saved at once
+    when there is no Redis for them to find the mark in."""
+    kept = viewed[: history.KEPT]
+    if not history.write(history.account_key(user_id), kept, unsaved_account=user_id):
+        _accounts_save({user_id: kept})
+
+
+# Accounts saved per statement by recently_viewed_save.
+SAVE_BATCH = 500
+
+
+def recently_viewed_save() -> int:
+    """Save the recently viewed lists of the accounts marked unsaved to PostgreSQL; returns
+    how many. Every instance's worker calls it about once a second; each account marked is
+    taken by one of them, and given back if the save fails.
+    """
+    saved = 0
+    while user_ids := history.unsaved_take(SAVE_BATCH):
+        keys = {history.account_key(user_id): user_id for user_id in user_ids}
+        lists = {keys[key]: viewed for key, viewed in cache.get_many(list(keys)).items()}
+        try:
+            _accounts_save(lists)
+        except DatabaseError:
+            history.unsaved_mark(user_ids)
+            raise
+        saved += len(user_ids)
+    return saved
+
+
+def _accounts_save(lists: dict[int, history.Viewed]) -> None:
+    """One upsert of the lists' views, under a lock on their open accounts' rows: a closed
+    account (accounts.services.user_erase locks its row first) gets none of them back."""
+    products = {pk for viewed in lists.values() for pk, _at in viewed}
+    with transaction.atomic():
+        accounts = (
+            get_user_model()
+            .objects.select_for_update(no_key=True)
+            .filter(pk__in=lists, erased_at__isnull=True)
+        )
+        open_accounts = list(accounts.order_by("pk").values_list("pk", flat=True))
+        existing = set(Product.objects.filter(pk__in=products).values_list("pk", flat=True))
+        RecentView.objects.bulk_create(
+            [
+                RecentView(
+                    user_id=user_id,
+                    product_id=pk,
+                    viewed_at=datetime.fromtimestamp(at, UTC),
+                )
+                for user_id in open_accounts
+                for pk, at in lists[user_id]
+                if pk in existing
+            ],
+            update_conflicts=True,
+            unique_fields=["user", "product"],
+            update_fields=["viewed_at"],
+        )
 
 
 # Pairs of different products in one order, counted once per order; cancelled orders say

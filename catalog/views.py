@@ -61,8 +61,7 @@ def product_detail(request, slug):
         user=request.user,
         session=request.session,
         product_id=product.pk,
-        latest=history.latest,
-        others=history.ids,
+        viewed=history.viewed,
     )
     return render(request, "catalog/product_detail.html", context, shows=(product.pk,))
 

@@ -53,7 +53,12 @@ def demo_shop(environment: dict[str, str]) -> None:
     from accounts.models import Address, User
     from cart import selectors, services
     from catalog.models import Product
-    from catalog.services import recently_viewed_record, recommendations_refresh
+    from catalog.selectors import account_viewed
+    from catalog.services import (
+        recently_viewed_record,
+        recently_viewed_save,
+        recommendations_refresh,
+    )
 
     def product(slug: str) -> Product:
         return Product.objects.get(slug=slug)
@@ -64,7 +69,10 @@ def demo_shop(environment: dict[str, str]) -> None:
         for slug in basket:
             services.cart_add_line(cart_id=cart_id, product_id=product(slug).pk, quantity=1)
             recently_viewed_record(
-                user=buyer, session={}, product_id=product(slug).pk, latest=None, others=[]
+                user=buyer,
+                session={},
+                product_id=product(slug).pk,
+                viewed=account_viewed(buyer.pk),
             )
         services.order_place(
             user=buyer,
@@ -80,11 +88,12 @@ def demo_shop(environment: dict[str, str]) -> None:
     )
     for slug in VIEWED:
         recently_viewed_record(
-            user=sam, session={}, product_id=product(slug).pk, latest=None, others=[]
+            user=sam, session={}, product_id=product(slug).pk, viewed=account_viewed(sam.pk)
         )
     home = Address.objects.create(user=sam, **ADDRESS)
     Address.objects.create(user=sam, **{**ADDRESS, "line1": "14 Quay Street", "city": "Hull"})
     User.objects.filter(pk=sam.pk).update(default_address=home)
+    recently_viewed_save()  # as the workers do every second
     print(recommendations_refresh())
 
 

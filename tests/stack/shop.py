@@ -72,6 +72,8 @@ class Shopper:
     # Orders the shop confirmed (id -> {product id: quantity}), and placements left unanswered.
     orders: dict = field(default_factory=dict)
     maybe_ordered: int = 0
+    # Product pages answered: (slug, wall-clock time the request went out), in order.
+    viewed: list = field(default_factory=list)
     browser: ShopClient = field(init=False)
     _sent: float = field(init=False, default=0.0)
 
@@ -114,7 +116,11 @@ class Shopper:
         )
 
     def browse(self, slug: str | None = None) -> Outcome:
-        return self.page(PRODUCT.format(slug=slug) if slug else CATALOGUE)
+        sent = time.time()
+        outcome = self.page(PRODUCT.format(slug=slug) if slug else CATALOGUE)
+        if slug and outcome.ok:
+            self.viewed.append((slug, sent))
+        return outcome
 
     def page(self, path: str) -> Outcome:
         """GET a page that must answer 200."""
@@ -274,6 +280,35 @@ def stack_json(stack, code: str):
     """Run Python in `manage.py shell` on the stack's database; its last line is JSON."""
     output = stack.manage("shell", "--verbosity", "0", "--command", code)
     return json.loads(output.strip().splitlines()[-1])
+
+
+def views_lost(stack, shoppers: list[Shopper]) -> list[float]:
+    """When each product view the shop answered but no longer remembers went out: a view is
+    remembered if the shopper's recently viewed (PostgreSQL's rows and what Redis holds, as
+    their data export shows it) has the product viewed at that time or later."""
+    code = textwrap.dedent(
+        f"""
+        import json
+        from accounts.models import User
+        from catalog.models import Product
+        from catalog.selectors import recently_viewed_export
+        slugs = dict(Product.objects.values_list("name", "slug"))
+        print(json.dumps({{
+            user.email: {{
+                slugs[view["product"]]: view["viewed_at"].timestamp()
+                for view in recently_viewed_export(user_id=user.pk)
+            }}
+            for user in User.objects.filter(email__in={[s.email for s in shoppers]!r})
+        }}))
+        """
+    )
+    remembered = stack_json(stack, code)
+    return [
+        sent
+        for shopper in shoppers
+        for slug, sent in shopper.viewed
+        if remembered[shopper.email].get(slug, 0) < sent
+    ]
 
 
 def stack_orders(stack, ids: list[int]) -> dict[int, dict[int, int]]:

@@ -25,7 +25,13 @@ from deploy.stack import INSTANCES
 from tests.stack import shop
 from tests.stack.conftest import PASSWORD
 from tests.stack.load import FIGURES, Load, Tally, buyer_step
-from tests.stack.test_faults import assert_nothing_lost, carts_lost, wait_until_ready
+from tests.stack.test_faults import (
+    assert_nothing_lost,
+    assert_soft_state_bound,
+    carts_lost,
+    soft_state_lost,
+    wait_until_ready,
+)
 from webapp import replicas
 
 pytestmark = pytest.mark.stack
@@ -230,13 +236,15 @@ def test_a_redis_failover_mid_load_signs_nobody_out_and_keeps_carts(replicated, 
     old = stack.data.redis_primary_name
     with Load(shoppers, products) as load:
         time.sleep(2)
-        killed_at = time.monotonic()
+        killed_at, killed_wall = time.monotonic(), time.time()
         phases = stack.data.failover_redis()
         moved_at = killed_at + sum(
             v for k, v in phases.items() if k != "replacement replica in sync"
         )
+        fault = (killed_wall, killed_wall + moved_at - killed_at)
         time.sleep(4)
     tally = load.tally
+    views, lost = soft_state_lost(stack, shoppers, fault)
     errors = [o for o in tally.outcomes if o.status is None or o.status >= 500]
     outside = [o for o in errors if not o.in_flight_between(killed_at, moved_at)]
     tally.report(
@@ -246,11 +254,13 @@ def test_a_redis_failover_mid_load_signs_nobody_out_and_keeps_carts(replicated, 
         answered_5xx_outside=len(outside),
         signed_out=len(tally.lost),
         cart_lines_lost=len(carts_lost(stack, shoppers)),
+        product_views_forgotten=views,
     )
     assert stack.data.redis_primary_name != old
     assert stack.data.redis_node(old).replication()["role"] == "slave"
     assert not outside, [str(o) for o in outside]
     assert_nothing_lost(stack, shoppers, tally)
+    assert_soft_state_bound(lost, fault)
 
 
 def test_read_your_writes_with_the_replica_3_s_behind(

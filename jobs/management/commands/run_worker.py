@@ -2,10 +2,11 @@
 
 Two loops in one process: django-tasks' database worker (the loop of its `db_worker`
 command), which runs queued tasks (email deliveries, scheduled jobs) one at a time, and a
-scheduler thread, which claims the due periods of the scheduled jobs and requeues emails
-whose worker died. Both outlive a database outage: they log it, wait and carry on (systemd
-would restart a worker that exited, but the local stack has no systemd). SIGTERM or SIGINT
-stops the worker once its current task ends, even if that task's end is a database error.
+scheduler thread, which every second claims the due periods of the scheduled jobs,
+requeues emails whose worker died and saves the shoppers' recently viewed lists that wait
+in Redis. Both outlive a database outage: they log it, wait and carry on (systemd would
+restart a worker that exited, but the local stack has no systemd). SIGTERM or SIGINT stops
+the worker once its current task ends, even if that task's end is a database error.
 """
 
 import logging
@@ -19,6 +20,7 @@ from django.db import DatabaseError, close_old_connections, connections
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks_db.management.commands.db_worker import Worker
 
+from catalog.services import recently_viewed_save
 from jobs.schedule import jobs
 from jobs.services import jobs_claim_due
 from notifications.services import emails_reclaim_abandoned
@@ -77,6 +79,7 @@ def _schedule(instance: str, interval: float) -> None:
             for run_id in jobs_claim_due(instance=instance):
                 logger.info("claimed job run %s", run_id)
             emails_reclaim_abandoned()
+            recently_viewed_save()
         except DatabaseError as error:
             logger.warning("scheduler: database unreachable (%s)", error)
         time.sleep(interval)
