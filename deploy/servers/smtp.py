@@ -68,6 +68,8 @@ class MailServer:
         """The messages accepted so far, oldest first; only those to `to` if given."""
         found = []
         for path in sorted(self.mailbox.glob("*.eml")):
+            if path.name.startswith("."):  # still being written: pathlib's * matches it too
+                continue
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             if to is None or message["To"].lower() == to.lower():
                 found.append(message)
