@@ -108,10 +108,8 @@ def checkout_address(request):
         return _guest_address(request)
     user = request.user
     saved = SavedAddressForm(request.POST or None, user=user)
-    draft = account_selectors.draft_get(user=user, form=DRAFT_FORM)
-    initial = draft.data if draft else account_selectors.address_suggestion(user=user)
-    form = AddressForm(request.POST or None, initial=initial)
     if request.method == "POST":
+        form = AddressForm(request.POST)
         if "address" in request.POST and saved.is_valid():
             fields = saved.cleaned_data["address"].fields
         elif "address" not in request.POST and form.is_valid():
@@ -123,6 +121,12 @@ def checkout_address(request):
             account_services.draft_discard(user=user, form=DRAFT_FORM)  # it did its job
             request.session[CHECKOUT_KEY] = {"address": fields}
             return redirect("cart:checkout_review")
+    # Only a page shown needs the draft, and the address to start from (not the POST that
+    # moves on to the review).
+    draft = account_selectors.draft_get(user=user, form=DRAFT_FORM)
+    if request.method != "POST":
+        initial = draft.data if draft else account_selectors.address_suggestion(user=user)
+        form = AddressForm(initial=initial)
     return render(
         request,
         "cart/checkout_address.html",

