@@ -259,7 +259,7 @@ def _order_place(
         site=site,
         **address,
     )
-    OrderLine.objects.bulk_create(
+    order_lines = OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
             product=line.product,
@@ -272,17 +272,18 @@ def _order_place(
     CartLine.objects.filter(cart_id=cart_id).delete()
     transaction.on_commit(lambda: _forget_count(cart_id))
     if not pay_by_card:
-        order_confirmation_send(order=order)
+        order_confirmation_send(order=order, lines=order_lines)
     return order
 
 
-def order_confirmation_send(*, order: Order) -> None:
+def order_confirmation_send(*, order: Order, lines: list[OrderLine] | None = None) -> None:
     """Queued in the transaction that places (or, paying by card, pays) the order: no
     confirmed order without its email, nor the reverse; its key makes it one email however
     often it is queued. A guest has no account to see the order in: the email links to its
-    signed page."""
+    signed page. `lines`: the order's, when the caller holds them."""
     guest_link = order.site + guest_order_path(order.pk) if order.user_id is None else ""
-    context = {"order": order, "lines": order.lines.all(), "guest_link": guest_link}
+    lines = order.lines.all() if lines is None else lines
+    context = {"order": order, "lines": lines, "guest_link": guest_link}
     email_enqueue(
         key=f"order_confirmation:{order.pk}",
         kind="order_confirmation",

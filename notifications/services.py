@@ -37,7 +37,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django_tasks import TaskResultStatus
@@ -82,20 +82,22 @@ def email_enqueue(
     row keeps neither the address nor the text once the email is sent.
     """
     _validate(key=key, kind=kind, to=to, subject=subject, body=body)
-    with transaction.atomic():  # a savepoint inside the caller's transaction
-        email, created = Email.objects.get_or_create(
-            key=key,
-            defaults={
-                "kind": kind,
-                "to": to,
-                "subject": subject,
-                "body": body,
-                "erase_when_sent": erase_when_sent,
-                "next_attempt_at": timezone.now(),
-            },
-        )
-        if created:
+    try:
+        # A savepoint inside the caller's transaction: a key queued before rolls back to it
+        # (no SELECT first: nearly every event is new).
+        with transaction.atomic():
+            email = Email.objects.create(
+                key=key,
+                kind=kind,
+                to=to,
+                subject=subject,
+                body=body,
+                erase_when_sent=erase_when_sent,
+                next_attempt_at=timezone.now(),
+            )
             _queue_delivery(email.pk)
+    except IntegrityError:  # the key is unique: this event's email is queued already
+        return Email.objects.get(key=key)
     return email
 
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from accounts.models import User
 from catalog.models import Product
 from tests.cart.helpers import add
-from tests.cart.test_checkout import ADDRESS
+from tests.cart.test_checkout import ADDRESS, check_out
 from tests.factories import make_category
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,3 +71,16 @@ def test_moving_on_to_the_review_reads_no_draft_and_no_suggested_address(
     reads = [q["sql"] for q in moving_on.captured_queries if q["sql"].lstrip().startswith("SELECT")]
     assert not [sql for sql in reads if "accounts_formdraft" in sql], reads
     assert len([sql for sql in reads if "accounts_address" in sql]) == 1, reads
+
+
+def test_placing_an_order_reads_what_it_wrote_no_more(logged_in, django_assert_num_queries):
+    """The review's POST: the cart; in one transaction the idempotency check, the lines,
+    the stock, the order and its lines, the emptied cart, the confirmation email queued
+    (a savepoint, the email, its task, the email's task id); the session."""
+    fill_cart(logged_in, 1)
+    form = check_out(logged_in)
+    with django_assert_num_queries(15) as placing:
+        assert logged_in.post("/checkout/review/", form)["Location"].startswith("/orders/")
+    statements = [q["sql"] for q in placing.captured_queries]
+    assert not [sql for sql in statements if 'FROM "cart_orderline"' in sql], statements
+    assert not [sql for sql in statements if 'FROM "notifications_email"' in sql], statements
