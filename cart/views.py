@@ -194,7 +194,7 @@ def checkout_review(request):
         )
     if address is None:
         return redirect("cart:checkout")
-    return render(
+    return catalog_pages.render(
         request,
         "cart/checkout_review.html",
         {

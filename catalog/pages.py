@@ -7,7 +7,7 @@ from catalog import selectors
 from webapp.pages import render_page
 
 
-def render(request, template_name: str, context: dict, *, shows: tuple = ()):
+def render(request, template_name: str, context: dict, *, shows: tuple = (), status=200):
     """As django.shortcuts.render, through the page's shell; `shows` names everything else
     than the generation that the shell depends on."""
     shown = hashlib.md5(repr((template_name, *shows)).encode(), usedforsecurity=False)
@@ -18,4 +18,5 @@ def render(request, template_name: str, context: dict, *, shows: tuple = ()):
         cache=selectors.generation_cache,
         key=f"catalog:{selectors.catalog_version(request)}:page:{shown.hexdigest()}",
         timeout=selectors.CATALOG_TTL,
+        status=status,
     )

@@ -51,7 +51,9 @@ def audience(user) -> str:
     return "staff" if user.is_staff else "shopper"
 
 
-def render_page(request, template_name: str, context: dict, *, cache, key: str, timeout: int):
+def render_page(
+    request, template_name: str, context: dict, *, cache, key: str, timeout: int, status=200
+):
     """The page, its shell from `cache` under `key` and the visitor's audience (filled on a
     miss, kept `timeout` seconds); only the marked parts are rendered for this request."""
     template = get_template(template_name)
@@ -68,4 +70,4 @@ def render_page(request, template_name: str, context: dict, *, cache, key: str, 
         html = "".join(
             piece if isinstance(piece, str) else piece.render(page_context) for piece in shell
         )
-    return HttpResponse(html)
+    return HttpResponse(html, status=status)

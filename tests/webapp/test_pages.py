@@ -11,6 +11,7 @@ from django.utils.autoreload import file_changed
 from accounts.models import User
 from catalog.models import Product
 from tests.accounts.helpers import PASSWORD
+from tests.cart.test_checkout import ADDRESS
 from tests.factories import make_product
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +87,24 @@ def test_each_cart_page_shows_its_own_cart():
     ann_cart, visitor_cart = ann.get("/cart/").content, visitor.get("/cart/").content
     assert b"Lamp" in ann_cart and b"Mug" not in ann_cart and b"Hi, Ann" in ann_cart
     assert b"Mug" in visitor_cart and b"Lamp" not in visitor_cart and b"Log in" in visitor_cart
+
+
+def test_each_checkout_review_shows_its_own_order_and_address():
+    lamp, mug = make_product(name="Lamp"), make_product(name="Mug")
+    reviews = []
+    for email, name, product, city in (
+        ("ann@example.com", "Ann", lamp, "Bristol"),
+        ("bob@example.com", "Bob", mug, "Leeds"),
+    ):
+        shopper = signed_in(email, name)  # one audience, one shell
+        shopper.post("/cart/add/", {"product": product.pk, "quantity": 1})
+        shopper.post("/checkout/", {**ADDRESS, "city": city})
+        reviews.append(shopper.get("/checkout/review/").content)
+    ann_review, bob_review = reviews
+    assert b"Lamp" in ann_review and b"Bristol" in ann_review and b"Hi, Ann" in ann_review
+    assert b"Mug" not in ann_review and b"Leeds" not in ann_review
+    assert b"Mug" in bob_review and b"Leeds" in bob_review and b"Hi, Bob" in bob_review
+    assert b"Lamp" not in bob_review and b"Bristol" not in bob_review
 
 
 def test_an_edited_template_shows_on_the_next_request_under_runserver():
