@@ -154,7 +154,6 @@ def _guest_address(request):
 @require_http_methods(["GET", "POST"])
 def checkout_review(request):
     """Step 2: review and place the order, as the account or as the guest of step 1."""
-    lines = selectors.cart_lines(cart_id=request.cart.id)
     chosen = request.session.get(CHECKOUT_KEY) or {}
     user = request.user if request.user.is_authenticated else None
     email = user.email if user else chosen.get("email")
@@ -182,9 +181,11 @@ def checkout_review(request):
                 return redirect(order_pay_path(order))
             messages.success(request, f"Thank you! Your order {order.number} is placed.")
             return redirect(order if user else guest_order_path(order.pk))
-    elif _checkout_blocked(request, lines):
-        return redirect("cart:detail")
-    else:
+    # The lines only for a page shown: order_place reads them itself, in its transaction.
+    lines = selectors.cart_lines(cart_id=request.cart.id)
+    if request.method != "POST":  # (a bad form is shown again as it was)
+        if _checkout_blocked(request, lines):
+            return redirect("cart:detail")
         form = PlaceOrderForm(
             initial={
                 "idempotency_key": uuid.uuid4(),

@@ -74,12 +74,13 @@ def test_moving_on_to_the_review_reads_no_draft_and_no_suggested_address(
 
 
 def test_placing_an_order_reads_what_it_wrote_no_more(logged_in, django_assert_num_queries):
-    """The review's POST: the cart; in one transaction the idempotency check, the lines,
-    the stock, the order and its lines, the emptied cart, the confirmation email queued
-    (a savepoint, the email, its task, the email's task id); the session."""
+    """The review's POST: one transaction with the lines, the stock, the order and its
+    lines, the emptied cart, the confirmation email queued (a savepoint, the email, its
+    task, the email's task id); the session. The order's idempotency key is unique: a
+    repeated submission finds it taken (or the cart empty) and gets the first order."""
     fill_cart(logged_in, 1)
     form = check_out(logged_in)
-    with django_assert_num_queries(15) as placing:
+    with django_assert_num_queries(13) as placing:
         assert logged_in.post("/checkout/review/", form)["Location"].startswith("/orders/")
     statements = [q["sql"] for q in placing.captured_queries]
     assert not [sql for sql in statements if 'FROM "cart_orderline"' in sql], statements
