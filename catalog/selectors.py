@@ -191,9 +191,7 @@ def recently_viewed(
     if user.is_authenticated:
         viewed, picked = _account_history(user.pk, picks=picks, version=version)
     else:
-        visitor = session.get(VISITOR_SESSION_KEY)
-        key = history.visitor_key(visitor) if visitor else None
-        viewed = cache.get(key, []) if key else []
+        viewed = visitor_viewed(session)
         picked = visitor_picks(viewed=[pk for pk, _at in viewed], version=version) if picks else []
     excluded = getattr(exclude, "pk", None)
     ids = [pk for pk, _at in viewed if pk != excluded]
@@ -223,6 +221,13 @@ def visitor_picks(*, viewed: list[int], version: int) -> list[Product]:
         picked = list(Product.objects.raw(sql, [*viewed, RECOMMENDATIONS_SHOWN]))
         generation_cache.set(key, picked, CATALOG_TTL)
     return picked
+
+
+def visitor_viewed(session) -> history.Viewed:
+    """An anonymous visitor's recently viewed list, newest first (none before their first
+    product view gives them an id)."""
+    visitor = session.get(VISITOR_SESSION_KEY)
+    return cache.get(history.visitor_key(visitor), []) if visitor else []
 
 
 def account_viewed(user_id: int) -> history.Viewed:

@@ -31,7 +31,7 @@ from catalog.models import (
     Recommendation,
     stock_shown,
 )
-from catalog.selectors import account_viewed
+from catalog.selectors import account_viewed, visitor_viewed
 
 
 def catalog_changed() -> None:
@@ -117,14 +117,12 @@ def recently_viewed_record(*, user, session, product_id: int, viewed: history.Vi
 
 def recently_viewed_merge(*, session, user) -> None:
     """At login, the anonymous list joins the account's, newest first."""
-    visitor = session.get(VISITOR_SESSION_KEY)
-    key = history.visitor_key(visitor) if visitor else None
-    anonymous = cache.get(key, []) if key else []
+    anonymous = visitor_viewed(session)
     if not anonymous:
         return
     newest = dict(sorted([*account_viewed(user.pk), *anonymous], key=itemgetter(1)))
     _account_list_write(user.pk, sorted(newest.items(), key=itemgetter(1), reverse=True))
-    history.delete(key)
+    history.delete(history.visitor_key(session[VISITOR_SESSION_KEY]))
 
 
 def _account_list_write(user_id: int, viewed: history.Viewed) -> None:
